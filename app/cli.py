@@ -1,0 +1,90 @@
+"""The `conturs` command: serve, db upgrade, clients create, and the other tools."""
+
+import json
+import sys
+
+import click
+from flask import Flask
+
+from app import create_app
+from app.services.clients import ClientError, create_client
+
+
+class _Context:
+    """Builds the app once, on first use, so `--help` needs no database."""
+
+    def __init__(self) -> None:
+        self._app: Flask | None = None
+
+    @property
+    def app(self) -> Flask:
+        if self._app is None:
+            self._app = create_app()
+        return self._app
+
+
+pass_context = click.make_pass_decorator(_Context, ensure=True)
+
+
+@click.group()
+def main() -> None:
+    """Conturs lead scoring."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@pass_context
+def db_upgrade(ctx: _Context, revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from app.migrations import upgrade
+
+    upgrade(ctx.app.extensions["conturs.engine"], revision)
+    click.echo(f"database at {revision}", err=True)
+
+
+@main.group()
+def clients() -> None:
+    """Scoring API clients and their keys."""
+
+
+@clients.command("create")
+@click.option("--email", required=True, help="The client's account email.")
+@click.option(
+    "--weights",
+    default=None,
+    help='Pinned weights as JSON, e.g. {"lead_status": 0.5, ...}',
+)
+@pass_context
+def clients_create(ctx: _Context, email: str, weights: str | None) -> None:
+    """Register a client and print its id and API key (shown only this once)."""
+    pinned = None
+    if weights is not None:
+        try:
+            pinned = json.loads(weights)
+        except json.JSONDecodeError as error:
+            raise click.BadParameter(
+                f"not JSON: {error}", param_hint="--weights"
+            ) from None
+    try:
+        issued = create_client(ctx.app.extensions["conturs.sessions"], email, pinned)
+    except ClientError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps({"client_id": issued.client_id, "api_key": issued.api_key}))
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: $PORT or 8082.")
+@click.option("--workers", type=int, default=2, show_default=True)
+@pass_context
+def serve(ctx: _Context, host: str, port: int | None, workers: int) -> None:
+    """Run the service under gunicorn in the foreground."""
+    from app.server import run_server
+
+    run_server(ctx.app, host, port or ctx.app.config["PORT"], workers)

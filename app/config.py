@@ -1,0 +1,70 @@
+"""Settings: the one place the environment is read, once, inside the app factory."""
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+# name -> (default, parser); the README's environment table mirrors this.
+_INT_SETTINGS = {
+    "PORT": 8082,
+    "MAX_LEADS_PER_REQUEST": 10_000,
+    "MAX_BODY_BYTES": 16 * 1024 * 1024,
+    "WEIGHTS_CACHE_TTL_SECONDS": 300,
+}
+_STR_SETTINGS = {
+    "DATABASE_URL": "",
+    "REDIS_URL": "",
+    "SECRET_KEY": "",
+    "TOKEN_ENCRYPTION_KEYS": "",
+    "PUBLIC_BASE_URL": "",
+    "CONFIG_API_URL": "",
+    "HUBSPOT_CLIENT_ID": "",
+    "HUBSPOT_CLIENT_SECRET": "",
+    "HUBSPOT_APP_ID": "",
+    "HUBSPOT_API_BASE_URL": "https://api.hubapi.com",
+    "HUBSPOT_AUTHORIZE_URL": "https://app.hubspot.com/oauth/authorize",
+    "USPACY_CLIENT_ID": "",
+    "USPACY_CLIENT_SECRET": "",
+    "USPACY_BASE_URL_TEMPLATE": "https://{domain}",
+}
+
+
+def load_settings(
+    instance_path: str, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Merge defaults, the environment and explicit overrides (tests) into settings."""
+    overrides = dict(overrides or {})
+    settings: dict[str, Any] = {}
+    for name, default in _STR_SETTINGS.items():
+        settings[name] = os.environ.get(name, default) or default
+    for name, default in _INT_SETTINGS.items():
+        raw = os.environ.get(name)
+        try:
+            settings[name] = int(raw) if raw else default
+        except ValueError:
+            raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    settings.update(overrides)
+    if not settings["DATABASE_URL"]:
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        db_file = Path(instance_path) / "conturs.db"
+        settings["DATABASE_URL"] = f"sqlite:///{db_file}"
+    settings["EMBEDDED"] = settings["DATABASE_URL"].startswith("sqlite")
+    if not settings["SECRET_KEY"]:
+        settings["SECRET_KEY"] = _instance_secret(instance_path, settings["EMBEDDED"])
+    return settings
+
+
+def _instance_secret(instance_path: str, embedded: bool) -> str:
+    """A per-installation secret for the embedded default; production must set one."""
+    if not embedded:
+        raise RuntimeError("SECRET_KEY must be set when DATABASE_URL is not SQLite")
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

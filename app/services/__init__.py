@@ -1,0 +1,2 @@
+"""Use cases. The only layer that combines models, CRM adapters, personalization and
+scoring, and the only one that commits."""

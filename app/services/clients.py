@@ -1,0 +1,85 @@
+"""Registering clients and issuing API keys; keys are shown once and stored hashed."""
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models import ApiKey, Client
+from app.scoring import validate_weights
+from app.scoring.weights import weights_mapping
+
+API_KEY_PREFIX = "ck_"
+
+
+class ClientError(ValueError):
+    """A client cannot be created or changed as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class IssuedClient:
+    """A new client with the only copy of its API key that will ever be shown."""
+
+    client_id: str
+    email: str
+    api_key: str
+
+
+def hash_api_key(api_key: str) -> str:
+    """The digest under which a key is stored and looked up."""
+    return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    """Emails identify clients case-insensitively."""
+    return email.strip().lower()
+
+
+def new_api_key() -> str:
+    """A fresh random key: 256 bits of entropy behind a recognisable prefix."""
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def add_api_key(session: Session, client: Client) -> str:
+    """Attach a new key to a client (caller commits) and return it in clear."""
+    api_key = new_api_key()
+    session.add(
+        ApiKey(client=client, key_hash=hash_api_key(api_key), prefix=api_key[:10])
+    )
+    return api_key
+
+
+def create_client(
+    sessions: sessionmaker[Session],
+    email: str,
+    weights: Mapping[str, object] | None = None,
+) -> IssuedClient:
+    """Register a client by email, optionally pinned to custom weights."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 320:
+        raise ClientError(f"not an email address: {email!r}")
+    pinned = weights_mapping(validate_weights(weights)) if weights is not None else None
+    with sessions.begin() as session:
+        exists = session.scalar(
+            select(func.count()).select_from(Client).where(Client.email == email)
+        )
+        if exists:
+            raise ClientError(f"a client with email {email} already exists")
+        client = Client(
+            id="cl_" + secrets.token_hex(8), email=email, pinned_weights=pinned
+        )
+        session.add(client)
+        api_key = add_api_key(session, client)
+    return IssuedClient(client_id=client.id, email=email, api_key=api_key)
+
+
+def find_client_by_key(session: Session, api_key: str) -> Client | None:
+    """The client owning an active key, or None."""
+    return session.scalar(
+        select(Client)
+        .join(ApiKey)
+        .where(ApiKey.key_hash == hash_api_key(api_key), ApiKey.revoked_at.is_(None))
+    )

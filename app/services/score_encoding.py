@@ -1,0 +1,85 @@
+"""JSON encoding of scored leads, built from cached byte fragments.
+
+A response repeats the same few factor entries (a factor's value takes few distinct
+values, and the weight is fixed per client), so each entry is encoded once per client
+and value, and every lead is assembled by joining bytes instead of building dicts.
+"""
+
+from collections.abc import Sequence
+
+import orjson
+
+from app.scoring import FACTOR_KEYS, FACTOR_NAMES
+from app.scoring.labels import LabelBands
+
+_FRAGMENT_CACHE_LIMIT = 4096
+_DISPLAY_DIGITS = 4
+
+
+class ScoreEncoder:
+    """Encodes {email, score, label, factors[]} objects for one weight set and bands."""
+
+    def __init__(self, weights: Sequence[float], bands: LabelBands) -> None:
+        self._weights = tuple(weights)
+        self._fragments: list[dict[float, bytes]] = [{} for _ in FACTOR_KEYS]
+        labels = bands.table()
+        self._heads = tuple(
+            b',"score":%d,"label":%s,"factors":[' % (score, orjson.dumps(label))
+            for score, label in enumerate(labels)
+        )
+        self.labels = labels
+
+    def lead(self, email: str, score: int, values: Sequence[float]) -> bytes:
+        """One scored lead as a JSON object."""
+        fragments = self._fragments
+        parts = []
+        for index, value in enumerate(values):
+            cache = fragments[index]
+            fragment = cache.get(value)
+            if fragment is None:
+                fragment = self._encode_factor(index, value)
+                if len(cache) >= _FRAGMENT_CACHE_LIMIT:
+                    cache.clear()
+                cache[value] = fragment
+            parts.append(fragment)
+        return b"".join(
+            (
+                b'{"email":',
+                orjson.dumps(email),
+                self._heads[score],
+                b",".join(parts),
+                b"]}",
+            )
+        )
+
+    def _encode_factor(self, index: int, value: float) -> bytes:
+        key = FACTOR_KEYS[index]
+        weight = self._weights[index]
+        return orjson.dumps(
+            {
+                "key": key,
+                "name": FACTOR_NAMES[key],
+                "weight": weight,
+                "value": round(value, _DISPLAY_DIGITS),
+                "contribution": round(weight * value, _DISPLAY_DIGITS),
+            }
+        )
+
+
+def encode_response(
+    lead_objects: Sequence[bytes], method: str, client_id: str, version: int | None
+) -> bytes:
+    """The POST /leads response body around already-encoded leads."""
+    return b"".join(
+        (
+            b'{"scores":[',
+            b",".join(lead_objects),
+            b'],"method":',
+            orjson.dumps(method),
+            b',"client_id":',
+            orjson.dumps(client_id),
+            b',"weights_version":',
+            orjson.dumps(version),
+            b"}",
+        )
+    )

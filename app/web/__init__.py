@@ -1,0 +1,1 @@
+"""Public HTTP surfaces: the scoring API, the Config API, CRM callbacks and webhooks."""
