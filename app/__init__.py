@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from app.config import load_settings
+from app.config import instance_path, load_settings
 from app.db import make_engine, make_session_factory
 from app.services.client_configs import ClientConfigCache
 from app.services.lead_scoring import LeadScoringService
@@ -17,7 +17,7 @@ from app.services.lead_scoring import LeadScoringService
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application from the environment plus `config` overrides."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_path=instance_path(config))
     settings = load_settings(app.instance_path, config)
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_BODY_BYTES"]
@@ -45,6 +45,13 @@ def _register_services(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.web import api
     from app.web.errors import register_error_handlers
+    from app.web.fast_path import LeadsFastPath
 
     app.register_blueprint(api.bp)
     register_error_handlers(app)
+    app.wsgi_app = LeadsFastPath(  # type: ignore[method-assign]
+        app.wsgi_app,
+        app.extensions["conturs.lead_scoring"],
+        max_body=app.config["MAX_BODY_BYTES"],
+        cors_origins=app.config["CORS_ORIGINS"],
+    )

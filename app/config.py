@@ -28,7 +28,14 @@ _STR_SETTINGS = {
     "USPACY_CLIENT_ID": "",
     "USPACY_CLIENT_SECRET": "",
     "USPACY_BASE_URL_TEMPLATE": "https://{domain}",
+    "CORS_ORIGINS": "https://conturs.com https://www.conturs.com https://app.conturs.com",
 }
+
+
+def instance_path(overrides: Mapping[str, Any] | None = None) -> str | None:
+    """Where the embedded database and local secrets live (default: ./instance)."""
+    chosen = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
+    return str(Path(chosen).resolve()) if chosen else None
 
 
 def load_settings(
@@ -45,6 +52,7 @@ def load_settings(
             settings[name] = int(raw) if raw else default
         except ValueError:
             raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    settings["CORS_ORIGINS"] = settings["CORS_ORIGINS"].split()
     settings.update(overrides)
     if not settings["DATABASE_URL"]:
         Path(instance_path).mkdir(parents=True, exist_ok=True)

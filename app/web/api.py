@@ -1,12 +1,12 @@
-"""The seed-compatible scoring API: GET /health, POST /leads, GET /openapi.json."""
+"""The scoring API's Flask routes: GET /health and GET /openapi.json.
+
+POST /leads is answered in front of Flask by app.web.fast_path.
+"""
 
 from importlib import resources
 
 import orjson
-from flask import Blueprint, Response, current_app, request
-
-from app.services.lead_scoring import LeadScoringService, ScoringRequestError
-from app.web.errors import json_error
+from flask import Blueprint, Response
 
 bp = Blueprint("api", __name__)
 
@@ -19,17 +19,6 @@ _HEALTH = orjson.dumps(
 def health() -> Response:
     """Liveness: answers without touching the database or the network."""
     return Response(_HEALTH, mimetype="application/json")
-
-
-@bp.post("/leads")
-def score_leads() -> Response:
-    """Score a batch of leads with the caller's weights."""
-    service: LeadScoringService = current_app.extensions["conturs.lead_scoring"]
-    try:
-        body = service.score_body(request.get_data(cache=False))
-    except ScoringRequestError as error:
-        return json_error(error.status, error.message)
-    return Response(body, mimetype="application/json")
 
 
 @bp.get("/openapi.json")
