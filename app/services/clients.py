@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import ApiKey, Client
-from app.scoring import validate_weights
+from app.scoring import WeightsError, validate_weights
 from app.scoring.weights import weights_mapping
 
 API_KEY_PREFIX = "ck_"
@@ -61,7 +61,10 @@ def create_client(
     email = normalise_email(email)
     if "@" not in email or len(email) > 320:
         raise ClientError(f"not an email address: {email!r}")
-    pinned = weights_mapping(validate_weights(weights)) if weights is not None else None
+    try:
+        pinned = None if weights is None else weights_mapping(validate_weights(weights))
+    except WeightsError as error:
+        raise ClientError(f"invalid weights: {error}") from None
     with sessions.begin() as session:
         exists = session.scalar(
             select(func.count()).select_from(Client).where(Client.email == email)

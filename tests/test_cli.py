@@ -1,0 +1,39 @@
+"""`conturs clients create` prints a usable id and key; --weights pins them."""
+
+import json
+
+from click.testing import CliRunner
+
+from app.cli import main
+
+
+def invoke(monkeypatch, tmp_path, *args: str):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_clients_create_prints_json(monkeypatch, tmp_path) -> None:
+    assert invoke(monkeypatch, tmp_path, "db", "upgrade").exit_code == 0
+    result = invoke(monkeypatch, tmp_path, "clients", "create", "--email", "A@b.co")
+    assert result.exit_code == 0
+    issued = json.loads(result.stdout)
+    assert issued["client_id"].startswith("cl_")
+    assert issued["api_key"].startswith("ck_") and len(issued["api_key"]) > 40
+    again = invoke(monkeypatch, tmp_path, "clients", "create", "--email", "a@b.co")
+    assert again.exit_code == 1
+    assert "already exists" in again.stderr
+
+
+def test_clients_create_rejects_bad_weights(monkeypatch, tmp_path) -> None:
+    invoke(monkeypatch, tmp_path, "db", "upgrade")
+    for weights, message in [
+        ("{not json", "not JSON"),
+        ('{"lead_status": -1}', "non-negative"),
+        ('{"colour": 1}', "unknown factor"),
+    ]:
+        result = CliRunner().invoke(
+            main, ["clients", "create", "--email", "w@b.co", "--weights", weights]
+        )
+        assert result.exit_code != 0
+        assert message in result.output
