@@ -88,3 +88,8 @@ def serve(ctx: _Context, host: str, port: int | None, workers: int) -> None:
     from app.server import run_server
 
     run_server(ctx.app, host, port or ctx.app.config["PORT"], workers)
+
+
+from app.sandbox.cli import sandbox as _sandbox_command  # noqa: E402
+
+main.add_command(_sandbox_command)

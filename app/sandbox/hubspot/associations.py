@@ -1,0 +1,225 @@
+"""Associations v4 between deals and contacts (`reference/hubspot.md` §3.6):
+per-record pages (≤ 500), batch read (≤ 1000 ids), default and labelled create,
+and archive. deal→contact is type 3, contact→deal type 4."""
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from app.sandbox.hubspot import defaults, errors
+from app.sandbox.hubspot.context import sandbox
+from app.sandbox.hubspot.records import batch_body
+from app.sandbox.hubspot.store import NotFound
+
+bp = Blueprint("hubspot_associations", __name__)
+TYPE_IDS = {("deals", "contacts"): 3, ("contacts", "deals"): 4}
+PAGE_LIMIT = 500
+BATCH_READ_LIMIT = 1000
+ONE = "/crm/v4/objects/<from_type>/<object_id>/associations/<to_type>"
+BATCH = "/crm/v4/associations/<from_type>/<to_type>/batch"
+
+
+def _pair(from_type: str, to_type: str) -> int | None:
+    return TYPE_IDS.get((from_type, to_type))
+
+
+def _link(from_type: str, from_id: str, to_id: str, remove: bool = False) -> None:
+    store, account = sandbox().store, g.account
+    deal_id, contact_id = (from_id, to_id) if from_type == "deals" else (to_id, from_id)
+    if remove:
+        store.disassociate(account, deal_id, contact_id)
+    else:
+        store.associate(account, deal_id, contact_id)
+
+
+def _spec(type_id: int) -> dict[str, Any]:
+    return {"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}
+
+
+def _unsupported(from_type: str, to_type: str) -> Response:
+    return errors.validation_error(
+        f"Associations between {from_type} and {to_type} are not supported here"
+    )
+
+
+@bp.get(ONE)
+def page(from_type: str, object_id: str, to_type: str) -> Response:
+    """Associated ids of one record, 500 per page by default."""
+    type_id = _pair(from_type, to_type)
+    if type_id is None:
+        return _unsupported(from_type, to_type)
+    limit = min(int(request.args.get("limit", PAGE_LIMIT)), PAGE_LIMIT)
+    after = int(request.args.get("after") or 0)
+    ids = [
+        i
+        for i in sandbox().store.associated(g.account, from_type, object_id)
+        if int(i) >= after
+    ]
+    body: dict[str, Any] = {
+        "results": [
+            {"toObjectId": i, "associationTypes": [_spec(type_id)]} for i in ids[:limit]
+        ]
+    }
+    if len(ids) > limit:
+        body["paging"] = {"next": {"after": ids[limit], "link": None}}
+    return jsonify(body)
+
+
+@bp.put(f"{ONE}/<to_id>")
+def create_labelled(
+    from_type: str, object_id: str, to_type: str, to_id: str
+) -> tuple[Response, int] | Response:
+    """Create an association with explicit types (only the default one exists)."""
+    type_id = _pair(from_type, to_type)
+    if type_id is None:
+        return _unsupported(from_type, to_type)
+    for spec in request.get_json(silent=True) or []:
+        if (spec.get("associationCategory"), spec.get("associationTypeId")) != (
+            "HUBSPOT_DEFINED",
+            type_id,
+        ):
+            return errors.validation_error(
+                f"Invalid association type {spec.get('associationTypeId')} "
+                f"for {from_type} to {to_type}"
+            )
+    try:
+        _link(from_type, object_id, to_id)
+    except NotFound:
+        return errors.not_found()
+    return jsonify(
+        {
+            "fromObjectTypeId": defaults.OBJECT_TYPE_IDS[from_type],
+            "fromObjectId": str(object_id),
+            "toObjectTypeId": defaults.OBJECT_TYPE_IDS[to_type],
+            "toObjectId": str(to_id),
+            "labels": [],
+        }
+    ), 201
+
+
+@bp.delete(f"{ONE}/<to_id>")
+def archive(from_type: str, object_id: str, to_type: str, to_id: str) -> Response:
+    """Remove every association between the two records."""
+    if _pair(from_type, to_type) is None:
+        return _unsupported(from_type, to_type)
+    _link(from_type, object_id, to_id, remove=True)
+    return Response(status=204)
+
+
+def _default_result(
+    from_type: str, to_type: str, from_id: str, to_id: str
+) -> list[dict[str, Any]]:
+    forward, backward = _pair(from_type, to_type), _pair(to_type, from_type)
+    return [
+        {
+            "from": {"id": from_id},
+            "to": {"id": to_id},
+            "associationSpec": {
+                "associationCategory": "HUBSPOT_DEFINED",
+                "associationTypeId": forward,
+            },
+        },
+        {
+            "from": {"id": to_id},
+            "to": {"id": from_id},
+            "associationSpec": {
+                "associationCategory": "HUBSPOT_DEFINED",
+                "associationTypeId": backward,
+            },
+        },
+    ]
+
+
+@bp.put(
+    "/crm/v4/objects/<from_type>/<object_id>/associations/default/<to_type>/<to_id>"
+)
+def create_default(
+    from_type: str, object_id: str, to_type: str, to_id: str
+) -> Response:
+    """Create the default (unlabelled) association."""
+    if _pair(from_type, to_type) is None:
+        return _unsupported(from_type, to_type)
+    started = sandbox().clock.now()
+    try:
+        _link(from_type, object_id, to_id)
+    except NotFound:
+        return errors.not_found()
+    return jsonify(
+        batch_body(_default_result(from_type, to_type, object_id, to_id), [], started)
+    )
+
+
+@bp.post(f"{BATCH}/read")
+def batch_read(from_type: str, to_type: str) -> tuple[Response, int]:
+    """Associations of up to 1000 records; ids without any come back as errors."""
+    type_id = _pair(from_type, to_type)
+    if type_id is None:
+        return _unsupported(from_type, to_type), 400
+    inputs = (request.get_json(silent=True) or {}).get("inputs") or []
+    if len(inputs) > BATCH_READ_LIMIT:
+        return errors.validation_error(
+            f"Too many inputs: {len(inputs)}. The maximum is {BATCH_READ_LIMIT}."
+        ), 400
+    sb = sandbox()
+    results, problems = [], []
+    for item in inputs:
+        from_id = str(item.get("id", ""))
+        after = int(item.get("after") or 0)
+        ids = [
+            i
+            for i in sb.store.associated(g.account, from_type, from_id)
+            if int(i) >= after
+        ]
+        if not ids:
+            problems.append(
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                    "message": f"No {to_type[:-1]} is associated with "
+                    f"{from_type[:-1]} {from_id}.",
+                    "context": {"fromObjectId": [from_id]},
+                    "errors": [],
+                    "links": {},
+                }
+            )
+            continue
+        result: dict[str, Any] = {
+            "from": {"id": from_id},
+            "to": [
+                {"toObjectId": i, "associationTypes": [_spec(type_id)]}
+                for i in ids[:PAGE_LIMIT]
+            ],
+        }
+        if len(ids) > PAGE_LIMIT:
+            result["paging"] = {"next": {"after": ids[PAGE_LIMIT]}}
+        results.append(result)
+    body = batch_body(results, problems, sb.clock.now())
+    return jsonify(body), 207 if problems else 200
+
+
+@bp.post(f"{BATCH}/associate/default")
+def batch_default(from_type: str, to_type: str) -> tuple[Response, int]:
+    """Create default associations for many pairs."""
+    if _pair(from_type, to_type) is None:
+        return _unsupported(from_type, to_type), 400
+    started, results = sandbox().clock.now(), []
+    for item in (request.get_json(silent=True) or {}).get("inputs") or []:
+        from_id, to_id = str(item["from"]["id"]), str(item["to"]["id"])
+        try:
+            _link(from_type, from_id, to_id)
+        except NotFound:
+            return errors.not_found(), 404
+        results += _default_result(from_type, to_type, from_id, to_id)
+    return jsonify(batch_body(results, [], started)), 200
+
+
+@bp.post(f"{BATCH}/archive")
+def batch_archive(from_type: str, to_type: str) -> Response:
+    """Remove associations for many pairs; 204 whatever the prior state."""
+    if _pair(from_type, to_type) is None:
+        return _unsupported(from_type, to_type)
+    for item in (request.get_json(silent=True) or {}).get("inputs") or []:
+        for target in item.get("to") or []:
+            _link(from_type, str(item["from"]["id"]), str(target["id"]), remove=True)
+    return Response(status=204)

@@ -1,0 +1,85 @@
+"""Rendering records as v3 `SimplePublicObject` JSON, and the batch envelopes."""
+
+from typing import Any
+
+from flask import request
+
+from app.sandbox.hubspot import defaults
+from app.sandbox.hubspot.store import Account, HubSpotStore, Record
+from app.sandbox.hubspot.values import iso
+
+
+def requested(name: str) -> list[str] | None:
+    """A list query parameter, repeated (`a=x&a=y`) or comma-separated."""
+    values = request.args.getlist(name)
+    if not values:
+        return None
+    return [item for value in values for item in value.split(",") if item]
+
+
+def render(
+    store: HubSpotStore,
+    account: Account,
+    otype: str,
+    record: Record,
+    properties: list[str] | None = None,
+    with_history: list[str] | None = None,
+    associations: list[str] | None = None,
+) -> dict[str, Any]:
+    """A record as HubSpot returns it: string values, null for unset ones asked for."""
+    names = properties if properties else defaults.DEFAULT_SEARCH_PROPERTIES[otype]
+    known = account.properties[otype]
+    values = {
+        name: (record.properties.get(name) or None) for name in names if name in known
+    }
+    body: dict[str, Any] = {
+        "id": record.id,
+        "properties": values,
+        "createdAt": iso(record.created_at),
+        "updatedAt": iso(record.updated_at),
+        "archived": record.archived,
+    }
+    if record.archived:
+        body["archivedAt"] = iso(record.archived_at or record.updated_at)
+    if with_history:
+        body["propertiesWithHistory"] = {
+            name: list(record.history.get(name, []))
+            for name in with_history
+            if name in known
+        }
+    if associations:
+        linked: dict[str, Any] = {}
+        for other in associations:
+            if {otype, other} == {"contacts", "deals"}:
+                kind = "contact_to_deal" if otype == "contacts" else "deal_to_contact"
+                ids = store.associated(account, otype, record.id)
+                if ids:
+                    linked[other] = {"results": [{"id": i, "type": kind} for i in ids]}
+        if linked:
+            body["associations"] = linked
+    return body
+
+
+def batch_body(results: list[dict], errors: list[dict], started: float) -> dict:
+    """`BatchResponseSimplePublicObject` (or `…WithErrors` when errors exist)."""
+    body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+    if errors:
+        body["numErrors"] = len(errors)
+        body["errors"] = errors
+    body["startedAt"] = iso(started)
+    body["completedAt"] = iso(started)
+    return body
+
+
+def missing_error(otype: str, ids: list[str], verb: str = "get") -> dict[str, Any]:
+    """The 207 `errors[]` item for ids that do not exist."""
+    name = defaults.SINGULAR[otype].upper()
+    return {
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "message": f"Could not {verb} some {name} objects, they may be deleted or not "
+        "exist. Check that ids are valid.",
+        "context": {"ids": ids},
+        "errors": [],
+        "links": {},
+    }

@@ -1,0 +1,227 @@
+"""`HubSpotSandbox`: the emulated HubSpot as one object — start it, create accounts,
+mint tokens, seed data, play a user, set faults, and inspect what the app did.
+The same operations are served over HTTP under `/_control/` (see `control.py`)."""
+
+import random
+import threading
+from typing import Any
+
+from app.sandbox.clock import Clock, SystemClock
+from app.sandbox.hubspot import api
+from app.sandbox.hubspot.actors import UserActions
+from app.sandbox.hubspot.ratelimit import (
+    SEARCH_LIMIT,
+    SEARCH_WINDOW,
+    TEN_SECONDLY_LIMIT,
+    TEN_SECONDLY_WINDOW,
+    RollingWindow,
+)
+from app.sandbox.hubspot.records import render
+from app.sandbox.hubspot.store import Account, HubSpotStore
+from app.sandbox.hubspot.tokens import DEFAULT_SCOPES, AppConfig, Grant, TokenBook
+from app.sandbox.hubspot.webhooks import DEFAULT_RETRY_DELAYS, Webhooks
+from app.sandbox.server import ServerThread
+
+FAULT_KEYS = ("error_rate", "latency", "force_429", "timeouts", "timeout_seconds")
+
+
+class HubSpotSandbox:
+    """An emulated HubSpot with one registered public app."""
+
+    def __init__(
+        self,
+        app_config: AppConfig | None = None,
+        clock: Clock | None = None,
+        seed: int = 0,
+        retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
+        webhook_timeout: float = 5.0,
+    ) -> None:
+        self.app_config = app_config or AppConfig()
+        self.clock = clock or SystemClock()
+        self.random = random.Random(seed)
+        self.stopping = threading.Event()
+        self.store = HubSpotStore(self.clock)
+        self.tokens = TokenBook(self.clock)
+        self.limiter = RollingWindow(
+            TEN_SECONDLY_LIMIT, TEN_SECONDLY_WINDOW, self.clock
+        )
+        self.search_limiter = RollingWindow(SEARCH_LIMIT, SEARCH_WINDOW, self.clock)
+        self.webhooks = Webhooks(
+            self.app_config.client_secret,
+            self.app_config.app_id,
+            self.clock,
+            random.Random(seed + 1),
+            retry_delays,
+            webhook_timeout,
+        )
+        self.store.listeners.append(self.webhooks.on_change)
+        self.act = UserActions(self)
+        self.flask_app = api.create_app(self)
+        self._server: ServerThread | None = None
+
+    # -- lifecycle --
+
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1:`port` (0 = any free port); return the base URL."""
+        self._server = ServerThread(self.flask_app, port=port).start()
+        return self.base_url
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>` once started."""
+        if self._server is None:
+            raise RuntimeError("the HubSpot sandbox is not started")
+        return self._server.base_url
+
+    def stop(self) -> None:
+        """Stop serving, end hung requests and stop webhook delivery."""
+        self.stopping.set()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self.webhooks.close()
+
+    def __enter__(self) -> "HubSpotSandbox":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- accounts and tokens --
+
+    def create_account(self, hub_id: int, user: str | None = None) -> Account:
+        """Create (or return) the portal `hub_id` with HubSpot's defaults."""
+        return self.store.create_account(hub_id, user=user)
+
+    def mint_tokens(
+        self, hub_id: int, scopes: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Install the app on `hub_id` without the browser; return the token body."""
+        account = self.create_account(hub_id)
+        account.installed = True
+        grant = Grant(
+            account.hub_id,
+            account.user_id,
+            account.user,
+            list(scopes or DEFAULT_SCOPES),
+        )
+        return self.tokens.issue(grant)
+
+    def uninstall(self, hub_id: int) -> None:
+        """The app is uninstalled from `hub_id`: tokens and webhooks stop."""
+        account = self.store.account(hub_id)
+        account.installed = False
+        self.tokens.revoke_account(account.hub_id)
+
+    # -- faults and inspection --
+
+    def faults(self, hub_id: int, **knobs: Any) -> dict[str, Any]:
+        """Set `error_rate` (0–1, 502s), `latency` (s), `force_429` (next N calls),
+        `timeouts` (next N calls hang `timeout_seconds`, default 30, then 504)."""
+        unknown = set(knobs) - set(FAULT_KEYS)
+        if unknown:
+            raise ValueError(f"unknown fault knobs: {sorted(unknown)}")
+        account = self.store.account(hub_id)
+        with self.store.lock:
+            account.faults.update(knobs)
+            return dict(account.faults)
+
+    def calls(self, hub_id: int) -> dict[str, int]:
+        """API calls the app made, per `METHOD /path/template`."""
+        with self.store.lock:
+            return dict(self.store.account(hub_id).calls)
+
+    def writes(self, hub_id: int) -> list[dict[str, Any]]:
+        """Creates, updates and archives the app made, oldest first."""
+        with self.store.lock:
+            return list(self.store.account(hub_id).writes)
+
+    def get_object(
+        self, hub_id: int, object_type: str, object_id: str
+    ) -> dict[str, Any]:
+        """A record with all its properties, as the API would render it."""
+        with self.store.lock:
+            account = self.store.account(hub_id)
+            record = account.objects[object_type][str(object_id)]
+            return render(
+                self.store,
+                account,
+                object_type,
+                record,
+                sorted(record.properties),
+                associations=["contacts", "deals"],
+            )
+
+    def get_property(self, hub_id: int, object_type: str, name: str) -> dict | None:
+        """A property definition, or None."""
+        with self.store.lock:
+            found = self.store.account(hub_id).properties[object_type].get(name)
+            return dict(found) if found else None
+
+    def add_pipeline(
+        self,
+        hub_id: int,
+        pipeline_id: str,
+        label: str,
+        stages: list[tuple[str, str, str, bool]],
+    ) -> dict[str, Any]:
+        """Add a deal pipeline; stages are (id, label, probability, is_closed)."""
+        from app.sandbox.hubspot.values import iso
+
+        now = iso(self.clock.now())
+        account = self.store.account(hub_id)
+        pipeline = {
+            "id": pipeline_id,
+            "label": label,
+            "displayOrder": len(account.pipelines["deals"]),
+            "stages": [
+                {
+                    "id": sid,
+                    "label": slabel,
+                    "displayOrder": i,
+                    "metadata": {
+                        "isClosed": "true" if closed else "false",
+                        "probability": probability,
+                    },
+                    "createdAt": now,
+                    "updatedAt": now,
+                    "archived": False,
+                    "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+                }
+                for i, (sid, slabel, probability, closed) in enumerate(stages)
+            ],
+            "createdAt": now,
+            "updatedAt": now,
+            "archived": False,
+        }
+        with self.store.lock:
+            account.pipelines["deals"].append(pipeline)
+        return pipeline
+
+    # -- webhooks --
+
+    def configure_webhooks(
+        self, target_url: str, subscriptions: list[dict[str, Any]], **options: Any
+    ) -> list[dict[str, Any]]:
+        """Set the app's target URL and subscriptions (`subscriptionType`,
+        `propertyName`, `objectTypeId`/`objectType`, `active`); options:
+        `max_concurrent`, `duplicates` (0–1), `out_of_order` (bool)."""
+        return self.webhooks.configure(target_url, subscriptions, **options)
+
+    @property
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """The app's current webhook subscriptions."""
+        return [dict(s) for s in self.webhooks.settings.subscriptions]
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook POST attempt so far (url, attempt, status, body, headers)."""
+        return list(self.webhooks.deliveries)
+
+    def seed(
+        self, hub_id: int, contacts: int = 200, deals: int = 80, seed: int = 7
+    ) -> dict[str, int]:
+        """Fill an account with realistic contacts, deals and pipelines."""
+        from app.sandbox.seed import seed_hubspot
+
+        return seed_hubspot(self, hub_id, contacts, deals, seed)

@@ -1,0 +1,193 @@
+"""CRM search (`POST /crm/v3/objects/{type}/search`) with HubSpot's semantics:
+ORed filter groups of ANDed filters, one sort, `limit` ≤ 200, an offset cursor,
+the 10,000-result cap, and the filter-count limits (`reference/hubspot.md` §3.3)."""
+
+from typing import Any
+
+from flask import Response, g, jsonify, request
+
+from app.sandbox.hubspot import defaults, errors
+from app.sandbox.hubspot.context import sandbox
+from app.sandbox.hubspot.records import render
+from app.sandbox.hubspot.store import Record
+from app.sandbox.hubspot.values import parse_time
+
+MAX_LIMIT = 200
+MAX_RESULTS = 10_000
+MAX_GROUPS = 5
+MAX_FILTERS_PER_GROUP = 10
+MAX_FILTERS = 25
+OPERATORS = {
+    "EQ",
+    "NEQ",
+    "LT",
+    "LTE",
+    "GT",
+    "GTE",
+    "BETWEEN",
+    "IN",
+    "NOT_IN",
+    "HAS_PROPERTY",
+    "NOT_HAS_PROPERTY",
+    "CONTAINS_TOKEN",
+    "NOT_CONTAINS_TOKEN",
+}
+
+
+def search_view(object_type: str) -> tuple[Response, int] | Response:
+    """Run one search request for the calling account."""
+    if object_type not in ("contacts", "deals"):
+        return errors.validation_error(
+            f"Unable to infer object type from: {object_type}"
+        )
+    body = request.get_json(silent=True) or {}
+    problem = _check(body)
+    if problem:
+        return errors.validation_error(problem)
+    sb, account = sandbox(), g.account
+    limit = int(body.get("limit") or 10)
+    offset = int(body.get("after") or 0)
+    with sb.store.lock:
+        kinds = {n: d["type"] for n, d in account.properties[object_type].items()}
+        hits = [
+            r
+            for r in account.objects[object_type].values()
+            if not r.archived and _matches(r, body, kinds, object_type)
+        ]
+        hits = _sort(hits, body.get("sorts") or [], kinds)
+        page = hits[offset : offset + limit]
+        names = (
+            body.get("properties") or defaults.DEFAULT_SEARCH_PROPERTIES[object_type]
+        )
+        results = [render(sb.store, account, object_type, r, names) for r in page]
+    out: dict[str, Any] = {"total": len(hits), "results": results}
+    if offset + limit < len(hits):
+        out["paging"] = {"next": {"after": str(offset + limit)}}
+    return jsonify(out)
+
+
+def _check(body: dict[str, Any]) -> str | None:
+    limit = int(body.get("limit") or 10)
+    if not 0 < limit <= MAX_LIMIT:
+        return f"limit must be between 1 and {MAX_LIMIT}"
+    after = body.get("after")
+    if after not in (None, "") and not str(after).isdigit():
+        return f"after must be a numeric string, got {after!r}"
+    if int(after or 0) + limit > MAX_RESULTS:
+        return (
+            f"Search results are limited to {MAX_RESULTS} per query; after + limit "
+            "exceeds it"
+        )
+    groups = body.get("filterGroups") or []
+    if len(groups) > MAX_GROUPS:
+        return f"Too many filter groups: {len(groups)}. The maximum is {MAX_GROUPS}."
+    total = 0
+    for group in groups:
+        filters = group.get("filters") or []
+        total += len(filters)
+        if len(filters) > MAX_FILTERS_PER_GROUP:
+            return (
+                f"Too many filters in a group. The maximum is {MAX_FILTERS_PER_GROUP}."
+            )
+        for item in filters:
+            if item.get("operator") not in OPERATORS:
+                return f"Unknown filter operator: {item.get('operator')}"
+    if total > MAX_FILTERS:
+        return f"Too many filters: {total}. The maximum is {MAX_FILTERS}."
+    if len(str(body.get("query") or "")) > 3000:
+        return "query is longer than 3000 characters"
+    return None
+
+
+def _matches(record: Record, body: dict, kinds: dict[str, str], otype: str) -> bool:
+    query = str(body.get("query") or "").strip().lower()
+    if query:
+        texts = [
+            (record.properties.get(n) or "").lower()
+            for n in defaults.TEXT_QUERY_PROPERTIES[otype]
+        ]
+        if not any(query in text for text in texts):
+            return False
+    groups = body.get("filterGroups") or []
+    if not groups:
+        return True
+    return any(
+        all(_test(record, f, kinds) for f in group.get("filters") or [])
+        for group in groups
+    )
+
+
+def _comparable(value: Any, kind: str) -> Any:
+    if value is None or value == "":
+        return None
+    if kind == "number":
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    if kind in ("datetime", "date"):
+        return parse_time(str(value))
+    return str(value).lower()
+
+
+def _test(record: Record, item: dict[str, Any], kinds: dict[str, str]) -> bool:
+    name, op = item.get("propertyName", ""), item["operator"]
+    kind = kinds.get(name, "string")
+    raw = record.properties.get(name) or ""
+    if op == "HAS_PROPERTY":
+        return raw != ""
+    if op == "NOT_HAS_PROPERTY":
+        return raw == ""
+    mine = _comparable(raw, kind)
+    if op in ("IN", "NOT_IN"):
+        # IN compares strings as HubSpot does: values must be lowercase to match.
+        values = [
+            str(v) if kind == "string" else _comparable(v, kind)
+            for v in item.get("values") or []
+        ]
+        inside = (raw.lower() if kind == "string" else mine) in values
+        return inside if op == "IN" else not inside
+    if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+        token = str(item.get("value", "")).lower().strip("*")
+        found = token in raw.lower()
+        return found if op == "CONTAINS_TOKEN" else not found
+    other = _comparable(item.get("value"), kind)
+    if op == "EQ":
+        return mine == other
+    if op == "NEQ":
+        return mine != other
+    if mine is None or other is None:
+        return False
+    if op == "BETWEEN":
+        high = _comparable(item.get("highValue"), kind)
+        return high is not None and other <= mine <= high
+    return {
+        "LT": mine < other,
+        "LTE": mine <= other,
+        "GT": mine > other,
+        "GTE": mine >= other,
+    }[op]
+
+
+def _sort(
+    records: list[Record], sorts: list[Any], kinds: dict[str, str]
+) -> list[Record]:
+    records = sorted(records, key=lambda r: int(r.id))
+    if not sorts:
+        return records
+    first = sorts[0]
+    if isinstance(first, str):
+        name, descending = first.lstrip("-"), first.startswith("-")
+    else:
+        name = first.get("propertyName", "hs_object_id")
+        descending = first.get("direction", "ASCENDING") == "DESCENDING"
+    kind = kinds.get(name, "string")
+    present = [
+        r for r in records if _comparable(r.properties.get(name), kind) is not None
+    ]
+    chosen = {r.id for r in present}
+    absent = [r for r in records if r.id not in chosen]
+    present.sort(
+        key=lambda r: _comparable(r.properties.get(name), kind), reverse=descending
+    )
+    return present + absent

@@ -1,0 +1,468 @@
+"""In-memory, thread-safe HubSpot portals ("accounts") and their CRM records.
+
+Every change goes through `HubSpotStore`, which validates values the way HubSpot
+does, keeps derived properties (last-modified dates, deal outcome, association
+counts) right, logs what integrations wrote, and tells listeners (the webhook
+dispatcher) what changed and who changed it.
+"""
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.sandbox.clock import Clock
+from app.sandbox.hubspot import defaults
+from app.sandbox.hubspot.values import InvalidValue, iso, normalize
+
+Change = dict[str, Any]
+INTEGRATION = "INTEGRATION"
+CRM_UI = "CRM_UI"
+
+
+class NotFound(Exception):
+    """No such (live) record."""
+
+
+class Conflict(Exception):
+    """A unique value already exists; HubSpot's 409 `CONFLICT`."""
+
+
+class ValidationFailed(Exception):
+    """One or more property values were rejected."""
+
+    def __init__(self, problems: list[InvalidValue]) -> None:
+        super().__init__("; ".join(problem.message for problem in problems))
+        self.problems = problems
+
+
+@dataclass
+class Record:
+    """One contact or deal."""
+
+    id: str
+    properties: dict[str, str]
+    created_at: float
+    updated_at: float
+    history: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    archived: bool = False
+    archived_at: float | None = None
+
+
+@dataclass
+class Account:
+    """One HubSpot portal with the app installed (or once installed)."""
+
+    hub_id: int
+    user_id: int
+    user: str
+    hub_domain: str
+    objects: dict[str, dict[str, Record]] = field(default_factory=dict)
+    properties: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    groups: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    pipelines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    associations: set[tuple[str, str]] = field(default_factory=set)
+    installed: bool = True
+    faults: dict[str, Any] = field(default_factory=dict)
+    calls: Counter = field(default_factory=Counter)
+    writes: list[dict[str, Any]] = field(default_factory=list)
+    next_id: int = 101
+
+    def pipeline_of_stage(self, stage_id: str) -> tuple[dict, dict] | None:
+        """Find (pipeline, stage) for a deal stage id."""
+        for pipeline in self.pipelines["deals"]:
+            for stage in pipeline["stages"]:
+                if stage["id"] == stage_id:
+                    return pipeline, stage
+        return None
+
+
+class HubSpotStore:
+    """All accounts of one emulated HubSpot, guarded by one re-entrant lock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.accounts: dict[int, Account] = {}
+        self.listeners: list[Callable[[Account, list[Change]], None]] = []
+
+    def create_account(
+        self, hub_id: int, user: str | None = None, user_id: int | None = None
+    ) -> Account:
+        """Create a portal with HubSpot's default properties and pipeline."""
+        with self.lock:
+            if hub_id in self.accounts:
+                return self.accounts[hub_id]
+            now = iso(self.clock.now())
+            account = Account(
+                hub_id=hub_id,
+                user_id=user_id or 7000000 + hub_id % 1000000,
+                user=user or f"admin@portal-{hub_id}.example",
+                hub_domain=f"portal-{hub_id}.hubspot.example",
+            )
+            for otype, specs in (
+                ("contacts", defaults.CONTACT_PROPERTIES),
+                ("deals", defaults.DEAL_PROPERTIES),
+            ):
+                account.objects[otype] = {}
+                account.properties[otype] = {
+                    name: defaults.property_definition(name, spec, now)
+                    for name, spec in specs.items()
+                }
+                account.groups[otype] = {
+                    name: {
+                        "name": name,
+                        "label": label,
+                        "displayOrder": i,
+                        "archived": False,
+                    }
+                    for i, (name, label) in enumerate(defaults.GROUPS[otype])
+                }
+            account.pipelines["deals"] = [_default_pipeline(now)]
+            self.accounts[hub_id] = account
+            return account
+
+    def account(self, hub_id: int) -> Account:
+        """The account for `hub_id` (KeyError if unknown)."""
+        return self.accounts[int(hub_id)]
+
+    # -- records --
+
+    def get(self, account: Account, otype: str, object_id: str) -> Record:
+        """A live record, or NotFound."""
+        record = account.objects[otype].get(str(object_id))
+        if record is None or record.archived:
+            raise NotFound(object_id)
+        return record
+
+    def validate(
+        self, account: Account, otype: str, values: dict[str, Any], trusted: bool
+    ) -> dict[str, str]:
+        """Normalise values; raise ValidationFailed listing every bad one."""
+        problems, clean = [], {}
+        for name, value in values.items():
+            definition = account.properties[otype].get(name)
+            if definition is None or definition["archived"]:
+                problems.append(
+                    InvalidValue(
+                        name,
+                        "PROPERTY_DOESNT_EXIST",
+                        f'Property "{name}" does not exist',
+                    )
+                )
+                continue
+            if definition["modificationMetadata"]["readOnlyValue"] and not trusted:
+                problems.append(
+                    InvalidValue(
+                        name,
+                        "READ_ONLY_VALUE",
+                        f'"{name}" is a read only property; its value cannot be set.',
+                    )
+                )
+                continue
+            try:
+                clean[name] = normalize(definition, value)
+            except InvalidValue as problem:
+                problems.append(problem)
+        if otype == "deals":
+            self._check_stage(account, clean, problems)
+        if problems:
+            raise ValidationFailed(problems)
+        return clean
+
+    def _check_stage(self, account: Account, clean: dict, problems: list) -> None:
+        stage = clean.get("dealstage")
+        if stage and account.pipeline_of_stage(stage) is None:
+            problems.append(
+                InvalidValue(
+                    "dealstage",
+                    "INVALID_OPTION",
+                    f"{stage} was not one of the allowed "
+                    "options: the stages of the deal's pipeline",
+                )
+            )
+
+    def create(
+        self,
+        account: Account,
+        otype: str,
+        values: dict[str, Any],
+        source: str = INTEGRATION,
+        trusted: bool = False,
+    ) -> Record:
+        """Create a record; contacts' emails must be unique (409 otherwise)."""
+        with self.lock:
+            clean = self.validate(account, otype, values, trusted)
+            email = clean.get("email")
+            if otype == "contacts" and email:
+                existing = self.find_by_email(account, email)
+                if existing is not None:
+                    raise Conflict(
+                        f"Contact already exists. Existing ID: {existing.id}"
+                    )
+            now = self.clock.now()
+            record_id = str(account.next_id)
+            account.next_id += 1
+            created = clean.pop("createdate", None) or iso(now)
+            record = Record(id=record_id, properties={}, created_at=now, updated_at=now)
+            base = {"hs_object_id": record_id, "createdate": created}
+            if otype == "deals":
+                base.update({"num_associated_contacts": "0"})
+                if clean.get("dealstage") and not clean.get("pipeline"):
+                    clean["pipeline"] = account.pipeline_of_stage(clean["dealstage"])[
+                        0
+                    ]["id"]
+            else:
+                base.update({"num_associated_deals": "0"})
+            changes = self._apply(account, otype, record, {**base, **clean}, source)
+            account.objects[otype][record_id] = record
+            self._log_write(account, "create", otype, record_id, values, source)
+            occurred = int(now * 1000)
+            head = {
+                "kind": "creation",
+                "objectType": otype,
+                "objectId": record_id,
+                "source": source,
+                "occurredAt": occurred,
+            }
+            self._emit(account, [head, *changes])
+            return record
+
+    def update(
+        self,
+        account: Account,
+        otype: str,
+        object_id: str,
+        values: dict[str, Any],
+        source: str = INTEGRATION,
+        trusted: bool = False,
+    ) -> Record:
+        """Overwrite the given properties; "" clears one."""
+        with self.lock:
+            record = self.get(account, otype, object_id)
+            clean = self.validate(account, otype, values, trusted)
+            if otype == "contacts" and clean.get("email"):
+                other = self.find_by_email(account, clean["email"])
+                if other is not None and other.id != record.id:
+                    raise Conflict(f"Contact already exists. Existing ID: {other.id}")
+            changes = self._apply(account, otype, record, clean, source)
+            self._log_write(account, "update", otype, record.id, values, source)
+            self._emit(account, changes)
+            return record
+
+    def _apply(
+        self,
+        account: Account,
+        otype: str,
+        record: Record,
+        values: dict[str, str],
+        source: str,
+    ) -> list[Change]:
+        """Set values plus derived properties; return one change per real change."""
+        now = self.clock.now()
+        if otype == "deals" and "dealstage" in values:
+            found = account.pipeline_of_stage(values["dealstage"])
+            if found:
+                metadata = found[1]["metadata"]
+                won = (
+                    metadata["isClosed"] == "true"
+                    and float(metadata["probability"]) == 1
+                )
+                values.setdefault("pipeline", found[0]["id"])
+                values["hs_is_closed"] = metadata["isClosed"]
+                values["hs_is_closed_won"] = "true" if won else "false"
+                values["hs_deal_stage_probability"] = metadata["probability"]
+        values[defaults.LAST_MODIFIED[otype]] = iso(now)
+        changes = []
+        for name, value in values.items():
+            if record.properties.get(name, "") == value and name in record.properties:
+                continue
+            record.properties[name] = value
+            record.history.setdefault(name, []).insert(
+                0,
+                {
+                    "value": value,
+                    "timestamp": iso(now),
+                    "sourceType": source,
+                    "sourceId": ""
+                    if source == INTEGRATION
+                    else f"userId:{account.user_id}",
+                },
+            )
+            changes.append(
+                {
+                    "kind": "propertyChange",
+                    "objectType": otype,
+                    "objectId": record.id,
+                    "propertyName": name,
+                    "propertyValue": value,
+                    "source": source,
+                    "occurredAt": int(now * 1000),
+                }
+            )
+        record.updated_at = now
+        return changes
+
+    def archive(
+        self,
+        account: Account,
+        otype: str,
+        object_id: str,
+        source: str,
+        kind: str = "deletion",
+    ) -> None:
+        """Move a record to the recycle bin and drop its associations."""
+        with self.lock:
+            record = self.get(account, otype, object_id)
+            record.archived, record.archived_at = True, self.clock.now()
+            for deal_id, contact_id in list(account.associations):
+                if record.id == (deal_id if otype == "deals" else contact_id):
+                    self.disassociate(account, deal_id, contact_id, source)
+            self._log_write(account, "archive", otype, record.id, {}, source)
+            event = {
+                "kind": kind,
+                "objectType": otype,
+                "objectId": record.id,
+                "source": source,
+                "occurredAt": int(self.clock.now() * 1000),
+            }
+            self._emit(account, [event])
+
+    def find_by_email(self, account: Account, email: str) -> Record | None:
+        """The live contact with this email (case-insensitive)."""
+        for record in account.objects["contacts"].values():
+            if (
+                not record.archived
+                and (record.properties.get("email") or "").lower() == email.lower()
+            ):
+                return record
+        return None
+
+    # -- associations --
+
+    def associate(
+        self, account: Account, deal_id: str, contact_id: str, source: str = INTEGRATION
+    ) -> None:
+        """Link a deal and a contact (type 3 / 4) and update the counts."""
+        with self.lock:
+            self.get(account, "deals", deal_id)
+            self.get(account, "contacts", contact_id)
+            if (deal_id, contact_id) in account.associations:
+                return
+            account.associations.add((deal_id, contact_id))
+            self._association_changed(account, deal_id, contact_id, source, False)
+
+    def disassociate(
+        self, account: Account, deal_id: str, contact_id: str, source: str = INTEGRATION
+    ) -> None:
+        """Remove a deal↔contact link if present."""
+        with self.lock:
+            if (deal_id, contact_id) not in account.associations:
+                return
+            account.associations.discard((deal_id, contact_id))
+            self._association_changed(account, deal_id, contact_id, source, True)
+
+    def _association_changed(
+        self,
+        account: Account,
+        deal_id: str,
+        contact_id: str,
+        source: str,
+        removed: bool,
+    ) -> None:
+        changes = []
+        for otype, oid, count_name in (
+            ("deals", deal_id, "num_associated_contacts"),
+            ("contacts", contact_id, "num_associated_deals"),
+        ):
+            record = account.objects[otype][oid]
+            count = len(self.associated(account, otype, oid))
+            changes += self._apply(
+                account, otype, record, {count_name: str(count)}, source
+            )
+        occurred = int(self.clock.now() * 1000)
+        for otype, from_id, to_id, kind in (
+            ("contacts", contact_id, deal_id, "CONTACT_TO_DEAL"),
+            ("deals", deal_id, contact_id, "DEAL_TO_CONTACT"),
+        ):
+            changes.append(
+                {
+                    "kind": "associationChange",
+                    "objectType": otype,
+                    "objectId": from_id,
+                    "associationType": kind,
+                    "fromObjectId": int(from_id),
+                    "toObjectId": int(to_id),
+                    "associationRemoved": removed,
+                    "isPrimaryAssociation": False,
+                    "source": source,
+                    "occurredAt": occurred,
+                }
+            )
+        self._emit(account, changes)
+
+    def associated(self, account: Account, otype: str, object_id: str) -> list[str]:
+        """Ids on the other side of deal↔contact links, in id order."""
+        if otype == "deals":
+            ids = [c for d, c in account.associations if d == str(object_id)]
+        else:
+            ids = [d for d, c in account.associations if c == str(object_id)]
+        return sorted(ids, key=int)
+
+    # -- plumbing --
+
+    def _log_write(
+        self,
+        account: Account,
+        action: str,
+        otype: str,
+        object_id: str,
+        values: dict[str, Any],
+        source: str,
+    ) -> None:
+        if source == INTEGRATION:
+            account.writes.append(
+                {
+                    "at": iso(self.clock.now()),
+                    "action": action,
+                    "objectType": otype,
+                    "objectId": object_id,
+                    "properties": dict(values),
+                }
+            )
+
+    def _emit(self, account: Account, changes: list[Change]) -> None:
+        if changes:
+            for listener in self.listeners:
+                listener(account, changes)
+
+
+def _default_pipeline(now: str) -> dict[str, Any]:
+    stages = [
+        {
+            "id": stage_id,
+            "label": label,
+            "displayOrder": order,
+            "metadata": {
+                "isClosed": "true" if closed else "false",
+                "probability": probability,
+            },
+            "createdAt": now,
+            "updatedAt": now,
+            "archived": False,
+            "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+        }
+        for order, (stage_id, label, probability, closed) in enumerate(
+            defaults.DEFAULT_PIPELINE_STAGES
+        )
+    ]
+    return {
+        "id": "default",
+        "label": "Sales Pipeline",
+        "displayOrder": 0,
+        "stages": stages,
+        "createdAt": now,
+        "updatedAt": now,
+        "archived": False,
+    }
