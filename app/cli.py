@@ -78,6 +78,50 @@ def clients_create(ctx: _Context, email: str, weights: str | None) -> None:
     click.echo(json.dumps({"client_id": issued.client_id, "api_key": issued.api_key}))
 
 
+@main.group()
+def weights() -> None:
+    """Personalised weights."""
+
+
+@weights.command("refit")
+@click.option("--client", "client_id", default=None, help="Refit one client.")
+@click.option("--all", "refit_all", is_flag=True, help="Refit every client.")
+@pass_context
+def weights_refit(ctx: _Context, client_id: str | None, refit_all: bool) -> None:
+    """Refit weights now and print each client's current version as JSON."""
+    from app.services.weights import refit_clients
+
+    if bool(client_id) == refit_all:
+        raise click.UsageError("give exactly one of --client ID or --all")
+    published = refit_clients(
+        ctx.app.extensions["conturs.sessions"], [client_id] if client_id else None
+    )
+    if client_id and not published:
+        click.echo(f"error: no client {client_id}", err=True)
+        sys.exit(1)
+    for item in published:
+        click.echo(
+            json.dumps(
+                {
+                    "client_id": item.client_id,
+                    "version": item.version,
+                    "method": item.method,
+                    "personalised": item.personalised,
+                    "weights": item.weights,
+                }
+            )
+        )
+
+
+@main.command("worker")
+@click.option("--workers", type=int, default=2, show_default=True)
+@pass_context
+def worker(ctx: _Context, workers: int) -> None:
+    """Run the background job consumer (refits, feedback delivery)."""
+    huey = ctx.app.extensions["conturs.jobs"].huey
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: $PORT or 8082.")

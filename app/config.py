@@ -53,6 +53,10 @@ def load_settings(
         except ValueError:
             raise ValueError(f"{name} must be an integer, got {raw!r}") from None
     settings["CORS_ORIGINS"] = settings["CORS_ORIGINS"].split()
+    settings["OPEN_REGISTRATION"] = os.environ.get(
+        "OPEN_REGISTRATION", "true"
+    ).strip().lower() not in {"0", "false", "no", "off"}
+    settings["JOBS_IMMEDIATE"] = False
     settings.update(overrides)
     if not settings["DATABASE_URL"]:
         Path(instance_path).mkdir(parents=True, exist_ok=True)

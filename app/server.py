@@ -1,5 +1,7 @@
 """Runs the app under gunicorn for `conturs serve` (the Procfile calls gunicorn)."""
 
+import subprocess
+import sys
 from typing import Any
 
 from flask import Flask
@@ -35,12 +37,23 @@ def run_server(app: Flask, host: str, port: int, workers: int) -> None:
             flush=True,
         )
     app.extensions["conturs.engine"].dispose()
-    _Gunicorn(
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "accesslog": None,
-            "errorlog": "-",
-            "loglevel": "info",
-        }
-    ).run()
+    # The embedded default runs its job consumer alongside the web workers.
+    consumer = (
+        subprocess.Popen([sys.executable, "-m", "app", "worker", "--workers", "1"])
+        if app.config["EMBEDDED"]
+        else None
+    )
+    try:
+        _Gunicorn(
+            {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": "info",
+            }
+        ).run()
+    finally:
+        if consumer is not None:
+            consumer.terminate()
+            consumer.wait(10)

@@ -51,6 +51,7 @@ def app(database_url: str, tmp_path) -> Iterator[Flask]:
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret",
             "INSTANCE_PATH": str(tmp_path / "instance"),
+            "JOBS_IMMEDIATE": True,
         }
     )
     upgrade(application.extensions["conturs.engine"])

@@ -2,5 +2,16 @@
 
 from app.models.base import Base
 from app.models.client import ApiKey, Client
+from app.models.learning import Feedback, LeadSnapshot, WeightVersion
+from app.models.remote import CachedConfig, OutboxMessage
 
-__all__ = ["ApiKey", "Base", "Client"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "CachedConfig",
+    "Client",
+    "Feedback",
+    "LeadSnapshot",
+    "OutboxMessage",
+    "WeightVersion",
+]

@@ -19,6 +19,12 @@ class Client(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # Weights fixed by the operator (method "custom"); never replaced by learning.
     pinned_weights: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # What the account stated: industry, company_size, country, icp_industries,
+    # icp_company_sizes, as given (normalised on use by the personalization layer).
+    stated_profile: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
+    vertical: Mapped[str | None] = mapped_column(String(48), default=None, index=True)
 
     api_keys: Mapped[list["ApiKey"]] = relationship(back_populates="client")
 

@@ -1,35 +1,39 @@
 """What a scoring request needs about its client (identity, weights, ICP, label bands),
-cached in process memory so a known client costs no database work per request."""
+cached in process memory so a known client costs no database or network work.
+
+Where the configuration comes from is a source: the local database (embedded and
+central deployments) or a remote Config API (self-hosted scoring, CONFIG_API_URL).
+"""
 
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import Client
 from app.scoring import (
     DEFAULT_BANDS,
-    DEFAULT_WEIGHTS,
     IdealCustomerProfile,
     LabelBands,
     validate_weights,
 )
 from app.scoring.icp import NO_ICP
 from app.services.clients import find_client_by_key, hash_api_key, normalise_email
+from app.services.profiles import profile_of
 from app.services.score_encoding import ScoreEncoder
+from app.services.weights import current_weights
 
 log = logging.getLogger(__name__)
 
-_DEFAULT_ORDERED = tuple(DEFAULT_WEIGHTS.values())
-_UNKNOWN_KEY_TTL = 5.0  # seconds a rejected key is remembered, to spare the database
+_UNKNOWN_KEY_TTL = 5.0  # seconds a rejected key is remembered, to spare the store
 _UNKNOWN_KEY_LIMIT = 10_000
 
 
 class ConfigUnavailableError(RuntimeError):
-    """No cached copy and the store cannot be reached."""
+    """The configuration store cannot be reached."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,58 +76,92 @@ def build_config(
     )
 
 
-def config_from_client(client: Client) -> ClientConfig:
-    """The scoring configuration stored for a client."""
-    if client.pinned_weights is not None:
+class ConfigSource(Protocol):
+    """Where client configurations come from."""
+
+    def load(self, api_key: str, identity: str) -> ClientConfig | None:
+        """The config for a valid key, None for an invalid one; raises
+        ConfigUnavailableError when the source cannot answer."""
+
+    def fallback(self, api_key: str, identity: str) -> ClientConfig | None:
+        """What to serve when the source cannot answer and nothing is in memory."""
+
+
+class LocalConfigSource:
+    """Configurations from this deployment's own database."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def load(self, api_key: str, identity: str) -> ClientConfig | None:
+        try:
+            with self._sessions() as session:
+                client = find_client_by_key(session, api_key)
+                if client is None:
+                    return None
+                published = current_weights(session, client)
+                icp = profile_of(client).to_icp()
+        except SQLAlchemyError as error:
+            raise ConfigUnavailableError(str(error)) from error
         return build_config(
-            client.id, client.email, validate_weights(client.pinned_weights), "custom"
+            client.id,
+            client.email,
+            validate_weights(published.weights),
+            published.method,
+            published.version,
+            icp,
         )
-    return build_config(client.id, client.email, _DEFAULT_ORDERED, "default")
+
+    def fallback(self, api_key: str, identity: str) -> ClientConfig | None:
+        return None  # without the database the key cannot be checked
 
 
 class ClientConfigCache:
-    """API key -> ClientConfig, refreshed from the database after a TTL.
+    """API key -> ClientConfig, refreshed from the source after a TTL.
 
-    When the database is unreachable an expired entry keeps serving: scoring must not
-    stop because storage hiccups.
+    When the source is unreachable an expired entry keeps serving, then the source's
+    own fallback: scoring must not stop because a dependency hiccups.
     """
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        source: ConfigSource,
         ttl_seconds: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._sessions = sessions
+        self._source = source
         self._ttl = ttl_seconds
         self._clock = clock
         self._entries: dict[str, tuple[float, ClientConfig]] = {}
-        self._unknown: dict[str, float] = {}
+        self._unknown: dict[tuple[str, str], float] = {}
 
-    def for_api_key(self, api_key: str) -> ClientConfig | None:
-        """The config of the client owning this key, or None for an unknown key."""
+    def for_api_key(self, api_key: str, identity: str) -> ClientConfig | None:
+        """The config of the client owning this key, or None for an unknown key.
+
+        Raises ConfigUnavailableError when nothing at all can be served.
+        """
         digest = hash_api_key(api_key)
         now = self._clock()
         entry = self._entries.get(digest)
-        if entry is not None and entry[0] > now:
+        if entry is not None and entry[0] > now and entry[1].matches(identity):
             return entry[1]
-        rejected_until = self._unknown.get(digest)
+        rejected_until = self._unknown.get((digest, identity))
         if rejected_until is not None and rejected_until > now:
             return None
         try:
-            config = self._load(api_key)
-        except SQLAlchemyError as error:
+            config = self._source.load(api_key, identity)
+        except ConfigUnavailableError as error:
             if entry is not None:
-                log.warning(
-                    "client store unreachable, serving cached config: %s", error
-                )
+                log.warning("config source unreachable, serving cached copy: %s", error)
                 return entry[1]
-            raise ConfigUnavailableError("client store unreachable") from error
+            config = self._source.fallback(api_key, identity)
+            if config is None:
+                raise
+            return config
         if config is None:
             if len(self._unknown) >= _UNKNOWN_KEY_LIMIT:
                 self._unknown.clear()
-            self._unknown[digest] = now + _UNKNOWN_KEY_TTL
-            self._entries.pop(digest, None)
+            self._unknown[(digest, identity)] = now + _UNKNOWN_KEY_TTL
             return None
         self._entries[digest] = (now + self._ttl, config)
         return config
@@ -132,8 +170,3 @@ class ClientConfigCache:
         """Forget every cached entry (after weights or keys change in this process)."""
         self._entries.clear()
         self._unknown.clear()
-
-    def _load(self, api_key: str) -> ClientConfig | None:
-        with self._sessions() as session:
-            client = find_client_by_key(session, api_key)
-            return None if client is None else config_from_client(client)

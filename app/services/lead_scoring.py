@@ -13,6 +13,7 @@ from app.scoring import LeadFieldError, compute_score, factor_values
 from app.scoring.fields import text
 from app.services.client_configs import ClientConfigCache, ConfigUnavailableError
 from app.services.score_encoding import encode_response
+from app.services.snapshots import SnapshotRecorder
 
 
 class ScoringRequestError(Exception):
@@ -31,9 +32,11 @@ class LeadScoringService:
         self,
         configs: ClientConfigCache,
         max_leads: int,
+        snapshots: SnapshotRecorder | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._configs = configs
+        self._snapshots = snapshots
         self._max_leads = max_leads
         self._clock = clock
 
@@ -71,10 +74,12 @@ class LeadScoringService:
             )
 
         try:
-            config = self._configs.for_api_key(api_key)
+            config = self._configs.for_api_key(api_key, client_id or email)
         except ConfigUnavailableError:
             raise ScoringRequestError(
-                503, "Scoring is temporarily unavailable: client store unreachable"
+                503,
+                "Scoring is temporarily unavailable: the client store cannot be "
+                "reached and this client's configuration is not cached",
             ) from None
         if config is None or not config.matches(client_id or email):
             raise ScoringRequestError(401, "Invalid API key")
@@ -84,6 +89,7 @@ class LeadScoringService:
         weights = config.weights
         encode = config.encoder.lead
         encoded = []
+        scored = []
         for index, lead in enumerate(leads):
             if type(lead) is not dict:
                 raise ScoringRequestError(400, f"leads[{index}] must be an object")
@@ -94,4 +100,8 @@ class LeadScoringService:
                 raise ScoringRequestError(400, f"leads[{index}].{error}") from None
             score = compute_score(values, weights)
             encoded.append(encode(lead_email, score, values))
+            if lead_email:
+                scored.append((lead_email, values))
+        if self._snapshots is not None and scored:
+            self._snapshots.record(config.client_id, scored)
         return encode_response(encoded, config.method, config.client_id, config.version)

@@ -1,0 +1,185 @@
+"""Publishing weight versions: the prior a client starts from, and refits that learn
+from its feedback and from similar clients. Every version is kept with its method,
+data size and held-out quality."""
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models import Client, Feedback, WeightVersion
+from app.personalization.learning import Sample, fit_weights
+from app.personalization.selection import WeightChoice, choose_weights, prior_choice
+from app.personalization.similarity import Peer, nearest
+from app.scoring import DEFAULT_WEIGHTS, FACTOR_KEYS, validate_weights
+from app.scoring.weights import weights_mapping
+from app.services.profiles import profile_of
+
+REFIT_AFTER_NEW_FEEDBACK = (
+    10  # new outcomes since the last version that trigger a refit
+)
+_CHANGE_EPSILON = 1e-6
+
+
+@dataclass(frozen=True)
+class PublishedWeights:
+    """The weights a client is served now."""
+
+    client_id: str
+    method: str
+    weights: dict[str, float]
+    version: int | None
+    personalised: bool = False
+
+
+def latest_version(session: Session, client_id: str) -> WeightVersion | None:
+    """The newest published version of a client, if any."""
+    return session.scalar(
+        select(WeightVersion)
+        .where(WeightVersion.client_id == client_id)
+        .order_by(WeightVersion.version.desc())
+        .limit(1)
+    )
+
+
+def current_weights(session: Session, client: Client) -> PublishedWeights:
+    """Pinned weights win; else the latest version; else the baseline."""
+    if client.pinned_weights is not None:
+        return PublishedWeights(client.id, "custom", dict(client.pinned_weights), None)
+    version = latest_version(session, client.id)
+    if version is None:
+        return PublishedWeights(client.id, "default", dict(DEFAULT_WEIGHTS), None)
+    return PublishedWeights(
+        client.id,
+        version.method,
+        dict(version.weights),
+        version.version,
+        version.personalised,
+    )
+
+
+def _peers(session: Session) -> list[Peer]:
+    """Clients whose latest version learned from their own outcomes."""
+    latest = (
+        select(WeightVersion.client_id, func.max(WeightVersion.version).label("v"))
+        .group_by(WeightVersion.client_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(WeightVersion, Client)
+        .join(
+            latest,
+            (WeightVersion.client_id == latest.c.client_id)
+            & (WeightVersion.version == latest.c.v),
+        )
+        .join(Client, Client.id == WeightVersion.client_id)
+        .where(WeightVersion.personalised.is_(True), Client.pinned_weights.is_(None))
+    ).all()
+    return [
+        Peer(
+            client.id,
+            profile_of(client),
+            validate_weights(version.weights),
+            version.n_outcomes,
+        )
+        for version, client in rows
+    ]
+
+
+def _samples(session: Session, client_id: str) -> list[Sample]:
+    rows = session.scalars(
+        select(Feedback).where(Feedback.client_id == client_id).order_by(Feedback.id)
+    )
+    return [Sample(tuple(row.factor_values), row.reward, row.lead_key) for row in rows]
+
+
+def refit(session: Session, client: Client) -> WeightVersion | None:
+    """Recompute a client's weights; add a version when they changed (caller commits).
+
+    The prior follows the similar clients as they learn; the client's own outcomes
+    personalise it once there are enough, and only when the held-out check holds.
+    A rejected refit keeps the current personalised weights.
+    """
+    if client.pinned_weights is not None:
+        return None
+    profile = profile_of(client)
+    neighbours = nearest(profile, _peers(session), exclude=client.id)
+    current = latest_version(session, client.id)
+    samples = _samples(session, client.id)
+    prior = prior_choice(neighbours, profile.vertical)
+    fit = None
+    if samples:
+        previous = validate_weights(current.weights) if current else prior.weights
+        fit = fit_weights(
+            samples, prior.weights, prior_method=prior.method, previous=previous
+        )
+    if fit is not None and not fit.accepted and current and current.personalised:
+        return None
+    choice = choose_weights(
+        pinned=None, own_fit=fit, neighbours=neighbours, vertical=profile.vertical
+    )
+    return _publish_if_changed(session, client, current, choice, fit, len(samples))
+
+
+def _publish_if_changed(session, client, current, choice: WeightChoice, fit, n):  # type: ignore[no-untyped-def]
+    weights = weights_mapping(tuple(choice.weights))
+    if (
+        current is not None
+        and current.method == choice.method
+        and all(
+            math.isclose(
+                current.weights.get(k, 0.0), weights[k], abs_tol=_CHANGE_EPSILON
+            )
+            for k in FACTOR_KEYS
+        )
+    ):
+        return None
+    personalised = bool(choice.details.get("personalised"))
+    version = WeightVersion(
+        client_id=client.id,
+        version=(current.version + 1) if current else 1,
+        method=choice.method,
+        weights=weights,
+        personalised=personalised,
+        n_outcomes=n,
+        holdout_auc=fit.holdout_auc_new if fit is not None and personalised else None,
+        details={
+            k: v
+            for k, v in choice.details.items()
+            if isinstance(v, str | int | float | bool | type(None))
+        },
+    )
+    session.add(version)
+    return version
+
+
+def feedback_since_last_version(session: Session, client_id: str) -> int:
+    """Outcomes recorded after the latest version was published."""
+    current = latest_version(session, client_id)
+    query = (
+        select(func.count())
+        .select_from(Feedback)
+        .where(Feedback.client_id == client_id)
+    )
+    if current is not None:
+        query = query.where(Feedback.created_at > current.created_at)
+    return session.scalar(query) or 0
+
+
+def refit_clients(
+    sessions: sessionmaker[Session], client_ids: list[str] | None = None
+) -> list[PublishedWeights]:
+    """Refit the given clients (all when None), each in its own transaction."""
+    with sessions() as session:
+        ids = client_ids or list(session.scalars(select(Client.id).order_by(Client.id)))
+    published = []
+    for client_id in ids:
+        with sessions.begin() as session:
+            client = session.get(Client, client_id)
+            if client is None:
+                continue
+            refit(session, client)
+            session.flush()
+            published.append(current_weights(session, client))
+    return published
