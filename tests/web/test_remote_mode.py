@@ -1,0 +1,156 @@
+"""A self-hosted scoring service (CONFIG_API_URL) against a central Config API, two
+app instances on two loopback ports: fetch and cache weights, keep scoring when the
+Config API is down, and deliver feedback once it is back. Only hashes and factor
+values cross the wire."""
+
+import io
+import threading
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import select, update
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.migrations import upgrade
+from app.models import CachedConfig, Feedback, OutboxMessage
+from app.models.base import utcnow
+
+
+class Recorder:
+    """WSGI middleware keeping every request body the Config API receives."""
+
+    def __init__(self, wrapped):
+        self.wrapped = wrapped
+        self.bodies: list[bytes] = []
+
+    def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        self.bodies.append(body)
+        environ["wsgi.input"] = io.BytesIO(body)
+        return self.wrapped(environ, start_response)
+
+
+class Server:
+    def __init__(self, app, port: int = 0):
+        self.recorder = Recorder(app.wsgi_app)
+        app.wsgi_app = self.recorder
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def make(tmp_path, name: str, **config):
+    app = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path}/{name}.db",
+            "SECRET_KEY": f"{name}-secret",
+            "INSTANCE_PATH": str(tmp_path / name),
+            "JOBS_IMMEDIATE": True,
+            **config,
+        }
+    )
+    upgrade(app.extensions["conturs.engine"])
+    return app
+
+
+@pytest.fixture
+def central(tmp_path):
+    app = make(tmp_path, "central")
+    server = Server(app)
+    yield app, server
+    server.stop()
+    app.extensions["conturs.engine"].dispose()
+
+
+def test_remote_mode_end_to_end(tmp_path, central) -> None:
+    central_app, central_server = central
+    registered = requests.post(
+        f"{central_server.url}/config",
+        json={"email": "owner@acme.com", "profile": {"industry": "Retail"}},
+        timeout=5,
+    ).json()
+    scoring = make(tmp_path, "scoring", CONFIG_API_URL=central_server.url)
+    http = scoring.test_client()
+    lead = {
+        "email": "secret.person@private.com",
+        "company": "Hidden Corp",
+        "lead_status": "qualified",
+        "first_name": "Secret",
+    }
+    request = {
+        "api_key": registered["api_key"],
+        "email": "owner@acme.com",
+        "leads": [lead],
+    }
+
+    first = http.post("/leads", json=request)
+    assert first.status_code == 200
+    assert first.get_json()["method"] == "industry_prior"
+    assert first.get_json()["client_id"] == registered["client_id"]
+    wrong = http.post("/leads", json={**request, "api_key": "ck_wrong"})
+    assert wrong.status_code == 401
+    with scoring.extensions["conturs.sessions"]() as session:
+        assert session.scalar(select(CachedConfig)) is not None
+
+    central_server.stop()  # the Config API goes down
+    scoring.extensions["conturs.client_configs"].invalidate()
+    cached = http.post("/leads", json=request)
+    assert cached.status_code == 200
+    assert cached.get_json()["method"] == "industry_prior"  # the stored copy
+    stranger = http.post(
+        "/leads", json={**request, "email": "new@other.com", "api_key": "ck_never_seen"}
+    )
+    assert stranger.status_code == 200
+    assert stranger.get_json()["method"] == "default"
+
+    scoring.extensions["conturs.snapshots"].flush()
+    queued = http.post(
+        "/feedback",
+        json={
+            "api_key": registered["api_key"],
+            "client_id": registered["client_id"],
+            "lead_id": "secret.person@private.com",
+            "action": "converted",
+        },
+    )
+    assert queued.status_code == 202, queued.get_json()
+    outbox = scoring.extensions["conturs.outbox"]
+    assert outbox.deliver() == 0
+    with scoring.extensions["conturs.sessions"]() as session:
+        message = session.scalar(select(OutboxMessage))
+        assert message.attempts == 1 and "unreachable" in message.last_error
+
+    restarted = Server(central_app, central_server.port)  # the Config API is back
+    try:
+        with scoring.extensions["conturs.sessions"].begin() as session:
+            session.execute(
+                update(OutboxMessage).values(
+                    next_attempt_at=utcnow() - timedelta(seconds=1)
+                )
+            )
+        assert outbox.deliver() == 1
+        with central_app.extensions["conturs.sessions"]() as session:
+            stored = session.scalars(select(Feedback)).all()
+        assert len(stored) == 1 and stored[0].action == "converted"
+        assert stored[0].factor_values[5] == 1.0  # lead_status: qualified
+        received = b" ".join(
+            central_server.recorder.bodies + restarted.recorder.bodies
+        ).lower()
+        for secret in (b"secret.person", b"private.com", b"hidden corp"):
+            assert secret not in received
+    finally:
+        restarted.stop()
+        scoring.extensions["conturs.engine"].dispose()
