@@ -29,13 +29,8 @@ def create_app(owner: "HubSpotSandbox") -> Flask:
     app = Flask("hubspot_sandbox")
     app.extensions["hubspot_sandbox"] = owner
     app.json.sort_keys = False
-    for blueprint in (crm.bp, schema.bp, associations.bp):
-        blueprint.before_request(guard)
-        blueprint.after_request(add_rate_headers)
+    for blueprint in (crm.bp, schema.bp, associations.bp, guarded):
         app.register_blueprint(blueprint)
-    guarded.before_request(guard)
-    guarded.after_request(add_rate_headers)
-    app.register_blueprint(guarded)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(control.bp)
 
@@ -143,3 +138,8 @@ def add_rate_headers(response: Response) -> Response:
         response.headers["X-HubSpot-RateLimit-Max"] = str(TEN_SECONDLY_LIMIT)
         response.headers["X-HubSpot-RateLimit-Remaining"] = str(remaining)
     return response
+
+
+for _blueprint in (crm.bp, schema.bp, associations.bp, guarded):
+    _blueprint.before_request(guard)
+    _blueprint.after_request(add_rate_headers)
