@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from app.cli import main
@@ -37,3 +38,20 @@ def test_clients_create_rejects_bad_weights(monkeypatch, tmp_path) -> None:
         )
         assert result.exit_code != 0
         assert message in result.output
+
+
+def test_weights_refit_prints_versions(monkeypatch, tmp_path) -> None:
+    invoke(monkeypatch, tmp_path, "db", "upgrade")
+    issued = json.loads(
+        invoke(monkeypatch, tmp_path, "clients", "create", "--email", "r@b.co").stdout
+    )
+    result = invoke(monkeypatch, tmp_path, "weights", "refit", "--all")
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["client_id"] for row in rows] == [issued["client_id"]]
+    assert rows[0]["method"] == "default"
+    assert sum(rows[0]["weights"].values()) == pytest.approx(1.0)
+    one = invoke(monkeypatch, tmp_path, "weights", "refit", "--client", "cl_missing")
+    assert one.exit_code == 1
+    both = CliRunner().invoke(main, ["weights", "refit"])
+    assert both.exit_code != 0 and "exactly one" in both.output

@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 
 from app.models import Client, WeightVersion
 from app.personalization.learning import REWARDS
+from app.personalization.priors import prior_for
 from app.scoring import FACTOR_KEYS
 from app.scoring.weights import weights_mapping
 
@@ -312,3 +313,23 @@ def test_no_lead_pii_is_stored(app, client) -> None:
         ).lower()
     for secret in ("secret.person", "private.com", "hidden corp", "555-0199"):
         assert secret not in dump
+
+
+def test_feedback_of_similar_clients_shapes_a_new_clients_weights(client) -> None:
+    for index in range(5):
+        peer = register(client, f"owner@software{index}.com", industry="Software")
+        _outcomes(client, peer, 60)
+        current = client.post(
+            "/config",
+            json={"email": f"owner@software{index}.com", "api_key": peer["api_key"]},
+        ).get_json()
+        assert current["personalised"] is True, current
+    newcomer = register(client, "owner@newsoftware.com", industry="SaaS")
+    assert newcomer["method"] == "similar_clients"
+    software_prior = dict(zip(FACTOR_KEYS, prior_for("software_saas"), strict=True))
+    # Status and engagement decided the peers' outcomes (collinear, so their sum).
+    assert newcomer["weights"]["lead_status"] > software_prior["lead_status"] + 0.01
+    learned = ("lead_status", "engagement_score")
+    assert sum(newcomer["weights"][k] for k in learned) > sum(
+        software_prior[k] for k in learned
+    )
