@@ -52,3 +52,45 @@ def test_responses_match_the_document(spec, client, scoring_client) -> None:
     assert (
         check(spec, client, "POST", "/leads", {**good, "leads": [{}] * 10_001}) == 413
     )
+
+
+def test_config_api_responses_match_the_document(spec, client) -> None:
+    registered = client.post("/config", json={"email": "o@acme.com"}).get_json()
+    assert (
+        check(
+            spec,
+            client,
+            "POST",
+            "/config",
+            {"email": "n@acme.com", "profile": {"industry": "Retail"}},
+        )
+        == 201
+    )
+    assert (
+        check(
+            spec,
+            client,
+            "POST",
+            "/config",
+            {"email": "o@acme.com", "api_key": registered["api_key"]},
+        )
+        == 200
+    )
+    assert check(spec, client, "POST", "/config", {"email": "o@acme.com"}) == 401
+    feedback = {
+        "api_key": registered["api_key"],
+        "client_id": registered["client_id"],
+        "lead_id": "x@y.com",
+        "action": "converted",
+    }
+    assert check(spec, client, "POST", "/feedback", feedback) == 422
+    factors = dict.fromkeys(
+        spec.spec["components"]["schemas"]["Weights"]["required"], 0.5
+    )
+    assert (
+        check(spec, client, "POST", "/feedback", {**feedback, "factors": factors})
+        == 200
+    )
+    assert (
+        check(spec, client, "POST", "/feedback", {**feedback, "action": "won"}) == 400
+    )
