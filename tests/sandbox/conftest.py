@@ -2,6 +2,7 @@
 receiver standing in for the app, and SDK clients pointed at the emulation."""
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ class Receiver:
     base_url: str = ""
     requests: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def bodies(self, path: str) -> list[str]:
@@ -61,6 +63,9 @@ def receiver() -> Iterator[Receiver]:
                 )
             )
             status = state.statuses.pop(0) if state.statuses else 204
+            delay = state.delay
+        if delay:
+            time.sleep(delay)
         return Response(status=status)
 
     server = ServerThread(app).start()

@@ -22,7 +22,7 @@ class UspacySandbox:
     def __init__(
         self,
         client_id: str = "conturs-uspacy-client",
-        client_secret: str = "conturs-uspacy-secret",
+        client_secret: str = "conturs-uspacy-sandbox-secret-change-me-0001",
         app_code: str = "conturs",
         callback_url: str | None = None,
         clock: Clock | None = None,
