@@ -7,78 +7,39 @@ dispatcher) what changed and who changed it.
 """
 
 import threading
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from app.sandbox.clock import Clock
 from app.sandbox.hubspot import defaults
+from app.sandbox.hubspot.links import LinksMixin
+from app.sandbox.hubspot.model import (
+    CRM_UI,
+    INTEGRATION,
+    Account,
+    Change,
+    Conflict,
+    NotFound,
+    Record,
+    ValidationFailed,
+    default_pipeline,
+)
 from app.sandbox.hubspot.values import InvalidValue, iso, normalize
 
-Change = dict[str, Any]
-INTEGRATION = "INTEGRATION"
-CRM_UI = "CRM_UI"
+__all__ = [
+    "CRM_UI",
+    "INTEGRATION",
+    "Account",
+    "Change",
+    "Conflict",
+    "HubSpotStore",
+    "NotFound",
+    "Record",
+    "ValidationFailed",
+]
 
 
-class NotFound(Exception):
-    """No such (live) record."""
-
-
-class Conflict(Exception):
-    """A unique value already exists; HubSpot's 409 `CONFLICT`."""
-
-
-class ValidationFailed(Exception):
-    """One or more property values were rejected."""
-
-    def __init__(self, problems: list[InvalidValue]) -> None:
-        super().__init__("; ".join(problem.message for problem in problems))
-        self.problems = problems
-
-
-@dataclass
-class Record:
-    """One contact or deal."""
-
-    id: str
-    properties: dict[str, str]
-    created_at: float
-    updated_at: float
-    history: dict[str, list[dict[str, str]]] = field(default_factory=dict)
-    archived: bool = False
-    archived_at: float | None = None
-
-
-@dataclass
-class Account:
-    """One HubSpot portal with the app installed (or once installed)."""
-
-    hub_id: int
-    user_id: int
-    user: str
-    hub_domain: str
-    objects: dict[str, dict[str, Record]] = field(default_factory=dict)
-    properties: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    groups: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    pipelines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    associations: set[tuple[str, str]] = field(default_factory=set)
-    installed: bool = True
-    faults: dict[str, Any] = field(default_factory=dict)
-    calls: Counter = field(default_factory=Counter)
-    writes: list[dict[str, Any]] = field(default_factory=list)
-    next_id: int = 101
-
-    def pipeline_of_stage(self, stage_id: str) -> tuple[dict, dict] | None:
-        """Find (pipeline, stage) for a deal stage id."""
-        for pipeline in self.pipelines["deals"]:
-            for stage in pipeline["stages"]:
-                if stage["id"] == stage_id:
-                    return pipeline, stage
-        return None
-
-
-class HubSpotStore:
+class HubSpotStore(LinksMixin):
     """All accounts of one emulated HubSpot, guarded by one re-entrant lock."""
 
     def __init__(self, clock: Clock) -> None:
@@ -119,7 +80,7 @@ class HubSpotStore:
                     }
                     for i, (name, label) in enumerate(defaults.GROUPS[otype])
                 }
-            account.pipelines["deals"] = [_default_pipeline(now)]
+            account.pipelines["deals"] = [default_pipeline(now)]
             self.accounts[hub_id] = account
             return account
 
@@ -339,79 +300,6 @@ class HubSpotStore:
                 return record
         return None
 
-    # -- associations --
-
-    def associate(
-        self, account: Account, deal_id: str, contact_id: str, source: str = INTEGRATION
-    ) -> None:
-        """Link a deal and a contact (type 3 / 4) and update the counts."""
-        with self.lock:
-            self.get(account, "deals", deal_id)
-            self.get(account, "contacts", contact_id)
-            if (deal_id, contact_id) in account.associations:
-                return
-            account.associations.add((deal_id, contact_id))
-            self._association_changed(account, deal_id, contact_id, source, False)
-
-    def disassociate(
-        self, account: Account, deal_id: str, contact_id: str, source: str = INTEGRATION
-    ) -> None:
-        """Remove a deal↔contact link if present."""
-        with self.lock:
-            if (deal_id, contact_id) not in account.associations:
-                return
-            account.associations.discard((deal_id, contact_id))
-            self._association_changed(account, deal_id, contact_id, source, True)
-
-    def _association_changed(
-        self,
-        account: Account,
-        deal_id: str,
-        contact_id: str,
-        source: str,
-        removed: bool,
-    ) -> None:
-        changes = []
-        for otype, oid, count_name in (
-            ("deals", deal_id, "num_associated_contacts"),
-            ("contacts", contact_id, "num_associated_deals"),
-        ):
-            record = account.objects[otype][oid]
-            count = len(self.associated(account, otype, oid))
-            changes += self._apply(
-                account, otype, record, {count_name: str(count)}, source
-            )
-        occurred = int(self.clock.now() * 1000)
-        for otype, from_id, to_id, kind in (
-            ("contacts", contact_id, deal_id, "CONTACT_TO_DEAL"),
-            ("deals", deal_id, contact_id, "DEAL_TO_CONTACT"),
-        ):
-            changes.append(
-                {
-                    "kind": "associationChange",
-                    "objectType": otype,
-                    "objectId": from_id,
-                    "associationType": kind,
-                    "fromObjectId": int(from_id),
-                    "toObjectId": int(to_id),
-                    "associationRemoved": removed,
-                    "isPrimaryAssociation": False,
-                    "source": source,
-                    "occurredAt": occurred,
-                }
-            )
-        self._emit(account, changes)
-
-    def associated(self, account: Account, otype: str, object_id: str) -> list[str]:
-        """Ids on the other side of deal↔contact links, in id order."""
-        if otype == "deals":
-            ids = [c for d, c in account.associations if d == str(object_id)]
-        else:
-            ids = [d for d, c in account.associations if c == str(object_id)]
-        return sorted(ids, key=int)
-
-    # -- plumbing --
-
     def _log_write(
         self,
         account: Account,
@@ -436,33 +324,3 @@ class HubSpotStore:
         if changes:
             for listener in self.listeners:
                 listener(account, changes)
-
-
-def _default_pipeline(now: str) -> dict[str, Any]:
-    stages = [
-        {
-            "id": stage_id,
-            "label": label,
-            "displayOrder": order,
-            "metadata": {
-                "isClosed": "true" if closed else "false",
-                "probability": probability,
-            },
-            "createdAt": now,
-            "updatedAt": now,
-            "archived": False,
-            "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
-        }
-        for order, (stage_id, label, probability, closed) in enumerate(
-            defaults.DEFAULT_PIPELINE_STAGES
-        )
-    ]
-    return {
-        "id": "default",
-        "label": "Sales Pipeline",
-        "displayOrder": 0,
-        "stages": stages,
-        "createdAt": now,
-        "updatedAt": now,
-        "archived": False,
-    }

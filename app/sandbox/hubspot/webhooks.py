@@ -20,7 +20,8 @@ from typing import Any
 import requests
 
 from app.sandbox.clock import Clock
-from app.sandbox.hubspot import defaults, signing
+from app.sandbox.hubspot import signing
+from app.sandbox.hubspot.events import build_events, type_id_of
 from app.sandbox.hubspot.store import Account, Change
 
 BATCH_LIMIT = 99
@@ -102,7 +103,7 @@ class Webhooks:
                 "subscriptionType": kind,
                 "propertyName": raw.get("propertyName"),
                 "objectTypeId": raw.get("objectTypeId")
-                or _type_id(raw.get("objectType") or raw.get("objectName")),
+                or type_id_of(raw.get("objectType") or raw.get("objectName")),
                 "active": raw.get("active", True),
             }
             subs.append(sub)
@@ -124,81 +125,14 @@ class Webhooks:
         events = [
             event
             for change in changes
-            for event in self._events(account, change, settings)
+            for event in build_events(
+                account, change, settings.subscriptions, self.rng, self.app_id
+            )
         ]
         if events:
             with self._cond:
                 self._pending.setdefault(account.hub_id, []).extend(events)
                 self._cond.notify_all()
-
-    def _events(
-        self, account: Account, change: Change, settings: Settings
-    ) -> list[dict[str, Any]]:
-        singular = defaults.SINGULAR[change["objectType"]]
-        type_id = defaults.OBJECT_TYPE_IDS[change["objectType"]]
-        kinds = [change["kind"]]
-        if change["kind"] == "privacyDeletion":
-            kinds.append("deletion")
-        out = []
-        for sub in settings.subscriptions:
-            prefix, _, action = str(sub["subscriptionType"]).partition(".")
-            if not sub["active"] or action not in kinds:
-                continue
-            if prefix == "object" and sub["objectTypeId"] != type_id:
-                continue
-            if prefix not in ("object", singular):
-                continue
-            if (
-                action == "propertyChange"
-                and sub["propertyName"] != change["propertyName"]
-            ):
-                continue
-            out.append(self._event(account, change, sub, action, type_id))
-        return out
-
-    def _event(
-        self,
-        account: Account,
-        change: Change,
-        sub: dict[str, Any],
-        action: str,
-        type_id: str,
-    ) -> dict[str, Any]:
-        ui = change["source"] != "INTEGRATION"
-        event: dict[str, Any] = {
-            "eventId": self.rng.randrange(1, 4_000_000_000),
-            "subscriptionId": sub["id"],
-            "portalId": account.hub_id,
-            "appId": self.app_id,
-            "occurredAt": change["occurredAt"],
-            "subscriptionType": sub["subscriptionType"],
-            "attemptNumber": 0,
-            "objectId": int(change["objectId"]),
-            "changeSource": change["source"],
-            "sourceId": f"userId:{account.user_id}" if ui else str(self.app_id),
-        }
-        if sub["subscriptionType"].startswith("object."):
-            event["objectTypeId"] = type_id
-        if action == "creation":
-            event["changeFlag"] = "NEW"
-        elif action == "propertyChange":
-            event["propertyName"] = change["propertyName"]
-            event["propertyValue"] = change["propertyValue"]
-        else:
-            for key in (
-                "primaryObjectId",
-                "mergedObjectIds",
-                "newObjectId",
-                "numberOfPropertiesMoved",
-                "associationType",
-                "fromObjectId",
-                "toObjectId",
-                "associationRemoved",
-                "isPrimaryAssociation",
-            ):
-                if key in change:
-                    event[key] = change[key]
-        return event
 
     # -- delivery --
 
@@ -335,10 +269,3 @@ class Webhooks:
         self._thread.join(timeout=5)
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._session.close()
-
-
-def _type_id(name: str | None) -> str | None:
-    if not name:
-        return None
-    plural = name if name.endswith("s") else f"{name}s"
-    return defaults.OBJECT_TYPE_IDS.get(plural, name)

@@ -1,0 +1,100 @@
+"""The records of the HubSpot emulation: accounts (portals), CRM records, the
+errors the store raises, and the default deal pipeline."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.sandbox.hubspot import defaults
+from app.sandbox.hubspot.values import InvalidValue
+
+Change = dict[str, Any]
+INTEGRATION = "INTEGRATION"
+CRM_UI = "CRM_UI"
+
+
+class NotFound(Exception):
+    """No such (live) record."""
+
+
+class Conflict(Exception):
+    """A unique value already exists; HubSpot's 409 `CONFLICT`."""
+
+
+class ValidationFailed(Exception):
+    """One or more property values were rejected."""
+
+    def __init__(self, problems: list[InvalidValue]) -> None:
+        super().__init__("; ".join(problem.message for problem in problems))
+        self.problems = problems
+
+
+@dataclass
+class Record:
+    """One contact or deal."""
+
+    id: str
+    properties: dict[str, str]
+    created_at: float
+    updated_at: float
+    history: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    archived: bool = False
+    archived_at: float | None = None
+
+
+@dataclass
+class Account:
+    """One HubSpot portal with the app installed (or once installed)."""
+
+    hub_id: int
+    user_id: int
+    user: str
+    hub_domain: str
+    objects: dict[str, dict[str, Record]] = field(default_factory=dict)
+    properties: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    groups: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    pipelines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    associations: set[tuple[str, str]] = field(default_factory=set)
+    installed: bool = True
+    faults: dict[str, Any] = field(default_factory=dict)
+    calls: Counter = field(default_factory=Counter)
+    writes: list[dict[str, Any]] = field(default_factory=list)
+    next_id: int = 101
+
+    def pipeline_of_stage(self, stage_id: str) -> tuple[dict, dict] | None:
+        """Find (pipeline, stage) for a deal stage id."""
+        for pipeline in self.pipelines["deals"]:
+            for stage in pipeline["stages"]:
+                if stage["id"] == stage_id:
+                    return pipeline, stage
+        return None
+
+
+def default_pipeline(now: str) -> dict[str, Any]:
+    stages = [
+        {
+            "id": stage_id,
+            "label": label,
+            "displayOrder": order,
+            "metadata": {
+                "isClosed": "true" if closed else "false",
+                "probability": probability,
+            },
+            "createdAt": now,
+            "updatedAt": now,
+            "archived": False,
+            "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+        }
+        for order, (stage_id, label, probability, closed) in enumerate(
+            defaults.DEFAULT_PIPELINE_STAGES
+        )
+    ]
+    return {
+        "id": "default",
+        "label": "Sales Pipeline",
+        "displayOrder": 0,
+        "stages": stages,
+        "createdAt": now,
+        "updatedAt": now,
+        "archived": False,
+    }
