@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Client, Feedback, LeadSnapshot
 from app.personalization.learning import REWARDS, sample_from_feedback
+from app.personalization.profile import ClientProfile
 from app.scoring import FACTOR_KEYS
 from app.services.clients import (
     ClientError,
@@ -216,7 +217,7 @@ def _owner(session: Session, api_key: str) -> str | None:
     return client.id if client is not None else None
 
 
-def _profile_summary(profile) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _profile_summary(profile: ClientProfile) -> dict[str, Any]:
     return {
         "vertical": profile.vertical,
         "country": profile.country,

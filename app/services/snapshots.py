@@ -10,7 +10,8 @@ pending ones are dropped rather than slowing scoring down.
 import atexit
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -109,6 +110,7 @@ class SnapshotRecorder:
             self.flush()
 
 
-def _upsert_for(session: Session):  # type: ignore[no-untyped-def]
+def _upsert_for(session: Session) -> Callable[..., Any]:
+    """The dialect's INSERT that supports ON CONFLICT DO UPDATE."""
     dialect = session.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert

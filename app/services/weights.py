@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Client, Feedback, WeightVersion
-from app.personalization.learning import Sample, fit_weights
+from app.personalization.learning import FitResult, Sample, fit_weights
 from app.personalization.selection import WeightChoice, choose_weights, prior_choice
 from app.personalization.similarity import Peer, nearest
 from app.scoring import DEFAULT_WEIGHTS, FACTOR_KEYS, validate_weights
@@ -122,7 +122,14 @@ def refit(session: Session, client: Client) -> WeightVersion | None:
     return _publish_if_changed(session, client, current, choice, fit, len(samples))
 
 
-def _publish_if_changed(session, client, current, choice: WeightChoice, fit, n):  # type: ignore[no-untyped-def]
+def _publish_if_changed(
+    session: Session,
+    client: Client,
+    current: WeightVersion | None,
+    choice: WeightChoice,
+    fit: FitResult | None,
+    n_outcomes: int,
+) -> WeightVersion | None:
     weights = weights_mapping(tuple(choice.weights))
     if (
         current is not None
@@ -142,7 +149,7 @@ def _publish_if_changed(session, client, current, choice: WeightChoice, fit, n):
         method=choice.method,
         weights=weights,
         personalised=personalised,
-        n_outcomes=n,
+        n_outcomes=n_outcomes,
         holdout_auc=fit.holdout_auc_new if fit is not None and personalised else None,
         details={
             k: v

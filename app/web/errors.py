@@ -4,7 +4,7 @@ import logging
 
 import orjson
 from flask import Flask, Response
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,8 @@ def register_error_handlers(app: Flask) -> None:
             limit = app.config["MAX_BODY_BYTES"]
             message = f"Request body too large: the limit is {limit} bytes"
         response = json_error(status, message)
-        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
-            response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
     @app.errorhandler(Exception)
