@@ -1,0 +1,108 @@
+"""Which weights a client is served, and under which method name.
+
+Order (first that applies):
+
+1. `custom` — weights the account pinned. Never overridden by anything learned.
+2. The client's own learned weights, once a refit was accepted (>= 30 outcomes with
+   >= 5 positive and >= 5 negative, held-out AUC not worse). They were shrunk
+   toward the prior of step 3, and are reported under that prior's method name
+   with `details["personalised"] = True` and the data size: the method names stay
+   the seed's (`similar_clients`, `industry_prior`, `default`) plus `custom`, and
+   the name always says where the weights started from.
+3. The prior: `similar_clients` with >= 5 similar clients that have enough
+   feedback; else `industry_prior` when the vertical is known; else `default`.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from app.personalization.learning import FitResult
+from app.personalization.priors import DEFAULT, Weights, prior_for
+from app.personalization.similarity import Neighbour, combine
+
+MIN_SIMILAR_CLIENTS = 5  # the seed's rule for `similar_clients`
+
+CUSTOM = "custom"
+SIMILAR_CLIENTS = "similar_clients"
+INDUSTRY_PRIOR = "industry_prior"
+DEFAULT_METHOD = "default"
+METHODS = (CUSTOM, SIMILAR_CLIENTS, INDUSTRY_PRIOR, DEFAULT_METHOD)
+
+
+@dataclass(frozen=True, slots=True)
+class WeightChoice:
+    """Weights to serve, the method to report, and the facts behind the choice."""
+
+    method: str
+    weights: Weights
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+def prior_choice(neighbours: Sequence[Neighbour], vertical: str | None) -> WeightChoice:
+    """similar_clients (>= 5 neighbours) -> industry_prior (known vertical) -> default.
+
+    Also the prior that a client's own learning is shrunk toward.
+    """
+    if len(neighbours) >= MIN_SIMILAR_CLIENTS:
+        return WeightChoice(
+            SIMILAR_CLIENTS,
+            combine(neighbours),
+            MappingProxyType(
+                {
+                    "similar_clients": len(neighbours),
+                    "neighbour_outcomes": sum(n.n_outcomes for n in neighbours),
+                    "vertical": vertical,
+                }
+            ),
+        )
+    industry = prior_for(vertical)
+    if industry is not None:
+        return WeightChoice(
+            INDUSTRY_PRIOR,
+            industry,
+            MappingProxyType(
+                {"vertical": vertical, "similar_clients": len(neighbours)}
+            ),
+        )
+    return WeightChoice(
+        DEFAULT_METHOD,
+        DEFAULT,
+        MappingProxyType({"vertical": vertical, "similar_clients": len(neighbours)}),
+    )
+
+
+def choose_weights(
+    *,
+    pinned: Weights | None,
+    own_fit: FitResult | None,
+    neighbours: Sequence[Neighbour],
+    vertical: str | None,
+) -> WeightChoice:
+    """The weights to serve now (see the module docstring for the rules).
+
+    `own_fit` is the fit behind the client's current personalised version — an
+    accepted FitResult — or None; a rejected fit changes nothing.
+    """
+    if pinned is not None:
+        return WeightChoice(CUSTOM, tuple(pinned), MappingProxyType({"pinned": True}))
+    base = prior_choice(neighbours, vertical)
+    if own_fit is None or not own_fit.accepted:
+        return WeightChoice(
+            base.method,
+            base.weights,
+            MappingProxyType({**base.details, "personalised": False}),
+        )
+    return WeightChoice(
+        base.method,
+        own_fit.weights,
+        MappingProxyType(
+            {
+                **base.details,
+                "personalised": True,
+                "own_outcomes": own_fit.n_samples,
+                "holdout_auc": own_fit.holdout_auc_new,
+                "holdout_auc_before": own_fit.holdout_auc_prior,
+            }
+        ),
+    )
