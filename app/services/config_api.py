@@ -23,12 +23,7 @@ from app.services.clients import (
     normalise_email,
 )
 from app.services.profiles import profile_of, update_stated_profile
-from app.services.weights import (
-    REFIT_AFTER_NEW_FEEDBACK,
-    current_weights,
-    feedback_since_last_version,
-    refit,
-)
+from app.services.weights import current_weights, refit, refit_due
 
 
 class ConfigApiError(Exception):
@@ -182,19 +177,15 @@ class ConfigApi:
                         )
                 except IntegrityError:  # a concurrent duplicate won the race
                     duplicate = -1
-            refit_due = (
-                duplicate is None
-                and feedback_since_last_version(session, client_id)
-                >= REFIT_AFTER_NEW_FEEDBACK
-            )
-        if refit_due:
+            due = duplicate is None and refit_due(session, client_id)
+        if due:
             self.enqueue("refit_client", client_id=client_id)
         return {
             "status": "duplicate" if duplicate is not None else "recorded",
             "client_id": client_id,
             "action": action,
             "reward": REWARDS[action],
-            "refit_due": refit_due,
+            "refit_due": due,
         }
 
     def _factor_values(

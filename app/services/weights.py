@@ -161,17 +161,14 @@ def _publish_if_changed(
     return version
 
 
-def feedback_since_last_version(session: Session, client_id: str) -> int:
-    """Outcomes recorded after the latest version was published."""
-    current = latest_version(session, client_id)
-    query = (
+def refit_due(session: Session, client_id: str) -> bool:
+    """True on every REFIT_AFTER_NEW_FEEDBACK-th outcome of a client."""
+    total = session.scalar(
         select(func.count())
         .select_from(Feedback)
         .where(Feedback.client_id == client_id)
     )
-    if current is not None:
-        query = query.where(Feedback.created_at > current.created_at)
-    return session.scalar(query) or 0
+    return bool(total) and total % REFIT_AFTER_NEW_FEEDBACK == 0
 
 
 def refit_clients(
