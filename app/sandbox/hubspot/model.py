@@ -98,3 +98,35 @@ def default_pipeline(now: str) -> dict[str, Any]:
         "updatedAt": now,
         "archived": False,
     }
+
+
+def new_account(
+    hub_id: int, user: str | None, user_id: int | None, now: str
+) -> Account:
+    """A portal as HubSpot creates it: default groups, properties and pipeline."""
+    account = Account(
+        hub_id=hub_id,
+        user_id=user_id or 7000000 + hub_id % 1000000,
+        user=user or f"admin@portal-{hub_id}.example",
+        hub_domain=f"portal-{hub_id}.hubspot.example",
+    )
+    for otype, specs in (
+        ("contacts", defaults.CONTACT_PROPERTIES),
+        ("deals", defaults.DEAL_PROPERTIES),
+    ):
+        account.objects[otype] = {}
+        account.properties[otype] = {
+            name: defaults.property_definition(name, spec, now)
+            for name, spec in specs.items()
+        }
+        account.groups[otype] = {
+            name: {
+                "name": name,
+                "label": label,
+                "displayOrder": i,
+                "archived": False,
+            }
+            for i, (name, label) in enumerate(defaults.GROUPS[otype])
+        }
+    account.pipelines["deals"] = [default_pipeline(now)]
+    return account

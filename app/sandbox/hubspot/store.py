@@ -22,7 +22,7 @@ from app.sandbox.hubspot.model import (
     NotFound,
     Record,
     ValidationFailed,
-    default_pipeline,
+    new_account,
 )
 from app.sandbox.hubspot.values import InvalidValue, iso, normalize
 
@@ -56,31 +56,7 @@ class HubSpotStore(LinksMixin):
             if hub_id in self.accounts:
                 return self.accounts[hub_id]
             now = iso(self.clock.now())
-            account = Account(
-                hub_id=hub_id,
-                user_id=user_id or 7000000 + hub_id % 1000000,
-                user=user or f"admin@portal-{hub_id}.example",
-                hub_domain=f"portal-{hub_id}.hubspot.example",
-            )
-            for otype, specs in (
-                ("contacts", defaults.CONTACT_PROPERTIES),
-                ("deals", defaults.DEAL_PROPERTIES),
-            ):
-                account.objects[otype] = {}
-                account.properties[otype] = {
-                    name: defaults.property_definition(name, spec, now)
-                    for name, spec in specs.items()
-                }
-                account.groups[otype] = {
-                    name: {
-                        "name": name,
-                        "label": label,
-                        "displayOrder": i,
-                        "archived": False,
-                    }
-                    for i, (name, label) in enumerate(defaults.GROUPS[otype])
-                }
-            account.pipelines["deals"] = [default_pipeline(now)]
+            account = new_account(hub_id, user, user_id, now)
             self.accounts[hub_id] = account
             return account
 
