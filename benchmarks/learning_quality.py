@@ -427,6 +427,11 @@ def render(report: dict, results: list[tuple[str, bool, str]]) -> str:
     return "\n".join(lines)
 
 
+def _plain(value: object) -> object:
+    """numpy scalars as plain numbers for JSON."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
@@ -442,10 +447,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     report = run(args.seed, args.quick, args.client_noise)
     results = checks(report)
-    report["checks"] = [{"name": n, "passed": ok, "figures": f} for n, ok, f in results]
+    report["checks"] = [
+        {"name": n, "passed": bool(ok), "figures": f} for n, ok, f in results
+    ]
     report["seconds"] = round(time.perf_counter() - started, 1)
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2, default=_plain))
     else:
         print(render(report, results))
         print(f"\n{report['seconds']} s")
