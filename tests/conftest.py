@@ -56,6 +56,12 @@ def app(database_url: str, tmp_path) -> Iterator[Flask]:
     )
     upgrade(application.extensions["conturs.engine"])
     yield application
+    close_app(application)
+
+
+def close_app(application: Flask) -> None:
+    """Stop background writers before the database goes away."""
+    application.extensions["conturs.snapshots"].close()
     application.extensions["conturs.engine"].dispose()
 
 

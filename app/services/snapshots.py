@@ -44,6 +44,7 @@ class SnapshotRecorder:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._stopped = False
         self.dropped = 0
 
     def record(
@@ -57,7 +58,7 @@ class SnapshotRecorder:
                     self.dropped += 1
                     continue
                 pending[(client_id, email)] = values
-            if self._thread is None:
+            if self._thread is None and not self._stopped:
                 self._start()
 
     def flush(self) -> int:
@@ -96,6 +97,15 @@ class SnapshotRecorder:
             return 0
         return len(rows)
 
+    def close(self) -> None:
+        """Write what is pending and stop the background writer."""
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            atexit.unregister(self.flush)
+        self.flush()
+
     def _start(self) -> None:
         self._thread = threading.Thread(
             target=self._run, name="snapshot-recorder", daemon=True
@@ -104,7 +114,7 @@ class SnapshotRecorder:
         atexit.register(self.flush)
 
     def _run(self) -> None:
-        while True:
+        while not self._stopped:
             self._wake.wait(self._interval)
             self._wake.clear()
             self.flush()

@@ -8,6 +8,7 @@ from app import create_app
 from app.migrations import upgrade
 from app.models import WeightVersion
 from app.scoring import FACTOR_KEYS
+from tests.conftest import close_app
 
 
 def test_feedback_queues_refits_the_worker_runs(tmp_path) -> None:
@@ -54,4 +55,4 @@ def test_feedback_queues_refits_the_worker_runs(tmp_path) -> None:
     assert latest.personalised and latest.n_outcomes == 35
     hourly = huey.read_periodic(datetime(2026, 1, 1, 5, 17))  # minute 17 of any hour
     assert "refit_all" in {task.name for task in hourly}
-    app.extensions["conturs.engine"].dispose()
+    close_app(app)

@@ -16,6 +16,7 @@ from app import create_app
 from app.migrations import upgrade
 from app.models import CachedConfig, Feedback, OutboxMessage
 from app.models.base import utcnow
+from tests.conftest import close_app
 
 
 class Recorder:
@@ -72,7 +73,7 @@ def central(tmp_path):
     server = Server(app)
     yield app, server
     server.stop()
-    app.extensions["conturs.engine"].dispose()
+    close_app(app)
 
 
 def test_remote_mode_end_to_end(tmp_path, central) -> None:
@@ -153,4 +154,4 @@ def test_remote_mode_end_to_end(tmp_path, central) -> None:
             assert secret not in received
     finally:
         restarted.stop()
-        scoring.extensions["conturs.engine"].dispose()
+        close_app(scoring)
