@@ -84,8 +84,12 @@ def newton_nonneg(
     s: np.ndarray,
     centre: np.ndarray,
     penalty: np.ndarray,
+    intercepts: int = 1,
 ) -> np.ndarray:
-    """As `newton`, with every coefficient but the intercept (column 0) kept >= 0.
+    """As `newton`, with every coefficient but the leading `intercepts` kept >= 0.
+
+    The leading `intercepts` columns are intercepts: one, or one per client when
+    several clients' outcomes are fitted together.
 
     Published weights cannot be negative, so fitting under that constraint uses
     the data better than clipping an unconstrained fit afterwards: the other
@@ -101,7 +105,7 @@ def newton_nonneg(
         theta = np.zeros(width)
         theta[free] = sub
         negative = free & (theta < 0)
-        negative[0] = False
+        negative[:intercepts] = False
         if negative.any():
             free &= ~negative
             continue
@@ -112,4 +116,6 @@ def newton_nonneg(
         if grad[best] >= -1e-9:
             break
         free[best] = True
-    return np.maximum(theta, np.r_[-np.inf, np.zeros(width - 1)])
+    return np.maximum(
+        theta, np.r_[np.full(intercepts, -np.inf), np.zeros(width - intercepts)]
+    )

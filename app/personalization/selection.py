@@ -11,13 +11,19 @@ Order (first that applies):
    the name always says where the weights started from.
 3. The prior: `similar_clients` with >= 5 similar clients that have enough
    feedback; else `industry_prior` when the vertical is known; else `default`.
+   Given the similar clients' outcomes (`neighbour_samples`), `similar_clients`
+   is their pooled fit (`pooling.py`), served only when it ranks held-out similar
+   clients' outcomes no worse than the industry prior (else the fallback prior is
+   served under its own name); without them, the combination of their learned
+   weights (`similarity.combine`).
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from app.personalization.learning import FitResult
+from app.personalization.learning import FitResult, Sample
+from app.personalization.pooling import pooled_fit
 from app.personalization.priors import DEFAULT, Weights, prior_for
 from app.personalization.similarity import Neighbour, combine
 
@@ -39,37 +45,46 @@ class WeightChoice:
     details: Mapping[str, object] = field(default_factory=dict)
 
 
-def prior_choice(neighbours: Sequence[Neighbour], vertical: str | None) -> WeightChoice:
+def prior_choice(
+    neighbours: Sequence[Neighbour],
+    vertical: str | None,
+    *,
+    neighbour_samples: Mapping[str, Sequence[Sample]] | None = None,
+) -> WeightChoice:
     """similar_clients (>= 5 neighbours) -> industry_prior (known vertical) -> default.
 
     Also the prior that a client's own learning is shrunk toward.
+    `neighbour_samples` maps a neighbour's client_id to its outcomes (see the
+    module docstring); None keeps the combination of their learned weights.
     """
-    if len(neighbours) >= MIN_SIMILAR_CLIENTS:
-        return WeightChoice(
-            SIMILAR_CLIENTS,
-            combine(neighbours),
-            MappingProxyType(
-                {
-                    "similar_clients": len(neighbours),
-                    "neighbour_outcomes": sum(n.n_outcomes for n in neighbours),
-                    "vertical": vertical,
-                }
-            ),
-        )
     industry = prior_for(vertical)
-    if industry is not None:
-        return WeightChoice(
-            INDUSTRY_PRIOR,
-            industry,
-            MappingProxyType(
-                {"vertical": vertical, "similar_clients": len(neighbours)}
-            ),
+    fallback_method = INDUSTRY_PRIOR if industry is not None else DEFAULT_METHOD
+    fallback = industry if industry is not None else DEFAULT
+    facts: dict[str, object] = {
+        "vertical": vertical,
+        "similar_clients": len(neighbours),
+    }
+    if len(neighbours) >= MIN_SIMILAR_CLIENTS:
+        facts["neighbour_outcomes"] = sum(n.n_outcomes for n in neighbours)
+        if neighbour_samples is None:
+            return WeightChoice(
+                SIMILAR_CLIENTS, combine(neighbours), MappingProxyType(facts)
+            )
+        pooled = pooled_fit(
+            neighbours, neighbour_samples, fallback, prior_method=fallback_method
         )
-    return WeightChoice(
-        DEFAULT_METHOD,
-        DEFAULT,
-        MappingProxyType({"vertical": vertical, "similar_clients": len(neighbours)}),
-    )
+        facts.update(
+            pooled=pooled.accepted,
+            pooled_outcomes=pooled.n_samples,
+            pooled_holdout_auc=pooled.holdout_auc_new,
+            pooled_holdout_auc_prior=pooled.holdout_auc_prior,
+        )
+        if pooled.accepted and pooled.weights is not None:
+            return WeightChoice(
+                SIMILAR_CLIENTS, pooled.weights, MappingProxyType(facts)
+            )
+        facts["pooled_rejected"] = pooled.reason
+    return WeightChoice(fallback_method, fallback, MappingProxyType(facts))
 
 
 def choose_weights(
@@ -78,15 +93,17 @@ def choose_weights(
     own_fit: FitResult | None,
     neighbours: Sequence[Neighbour],
     vertical: str | None,
+    neighbour_samples: Mapping[str, Sequence[Sample]] | None = None,
 ) -> WeightChoice:
     """The weights to serve now (see the module docstring for the rules).
 
     `own_fit` is the fit behind the client's current personalised version — an
     accepted FitResult — or None; a rejected fit changes nothing.
+    `neighbour_samples` is passed on to `prior_choice`.
     """
     if pinned is not None:
         return WeightChoice(CUSTOM, tuple(pinned), MappingProxyType({"pinned": True}))
-    base = prior_choice(neighbours, vertical)
+    base = prior_choice(neighbours, vertical, neighbour_samples=neighbour_samples)
     if own_fit is None or not own_fit.accepted:
         return WeightChoice(
             base.method,

@@ -1,0 +1,149 @@
+"""Pooling similar clients' outcomes into one estimate, and serving it."""
+
+import numpy as np
+import pytest
+
+from app.personalization.learning import REWARDS, FitSettings, Sample, roc_auc
+from app.personalization.numerics import newton_nonneg
+from app.personalization.pooling import pooled_fit
+from app.personalization.priors import DEFAULT, PRIORS
+from app.personalization.selection import choose_weights, prior_choice
+from app.personalization.similarity import Neighbour
+
+TRUE = np.array([0.02, 0.02, 0.05, 0.05, 0.30, 0.05, 0.30, 0.05, 0.10, 0.06])
+OTHER = np.array([0.30, 0.30, 0.02, 0.02, 0.02, 0.02, 0.02, 0.10, 0.10, 0.10])
+
+
+def outcomes(n: int, seed: int, truth=TRUE, base: float = -1.2) -> list[Sample]:
+    """Outcomes drawn from a logistic of the true weights' score."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 10))
+    z = x @ truth
+    won = rng.random(n) < 1 / (1 + np.exp(-(15 * (z - z.mean()) + base)))
+    return [
+        Sample(
+            tuple(x[i]), REWARDS["converted" if won[i] else "ignored"], f"{seed}-{i}"
+        )
+        for i in range(n)
+    ]
+
+
+def group(count: int, n: int = 200, truth=TRUE):
+    found = [Neighbour(f"c{i}", 0.8, DEFAULT, n) for i in range(count)]
+    # different base rates per client: the pooled fit gives each its own intercept
+    samples = {
+        f"c{i}": outcomes(n, seed=i, truth=truth, base=-2.0 + 0.3 * i)
+        for i in range(count)
+    }
+    return found, samples
+
+
+def auc_on_fresh(weights) -> float:
+    fresh = outcomes(4000, seed=99)
+    x = np.array([s.values for s in fresh])
+    y = np.array([s.reward > 0 for s in fresh])
+    return roc_auc(x @ np.asarray(weights), y)
+
+
+def test_pooled_fit_learns_from_all_similar_clients_and_beats_the_prior():
+    found, samples = group(5)
+    result = pooled_fit(found, samples, DEFAULT)
+    assert result.accepted, result.reason
+    assert (result.n_clients, result.n_samples) == (5, 1000)
+    assert auc_on_fresh(result.weights) > auc_on_fresh(DEFAULT) + 0.02
+    assert result.holdout_auc_new > result.holdout_auc_prior
+    w = np.array(result.weights)
+    assert np.isfinite(w).all() and w.sum() == pytest.approx(1.0)
+    assert (w >= FitSettings().floor - 1e-12).all()
+
+
+def test_pooled_fit_is_deterministic():
+    found, samples = group(5)
+    assert pooled_fit(found, samples, DEFAULT) == pooled_fit(
+        list(found), dict(samples), DEFAULT
+    )
+
+
+def test_pooled_fit_needs_five_similar_clients_with_outcomes():
+    found, samples = group(5)
+    del samples["c4"]
+    result = pooled_fit(found, samples, DEFAULT)
+    assert not result.accepted and result.weights is None
+    assert result.reason == "needs outcomes of 5 similar clients"
+
+
+def test_pooled_fit_is_not_served_when_it_ranks_held_out_clients_worse():
+    rng = np.random.default_rng(5)
+    found = [Neighbour(f"c{i}", 0.8, DEFAULT, 200) for i in range(5)]
+    samples = {
+        n.client_id: [
+            Sample(tuple(rng.random(10)), 1.0 if rng.random() < 0.3 else -0.5)
+            for _ in range(200)
+        ]
+        for n in found
+    }
+    settings = FitSettings(noise_margin=0.0, tolerance=-0.05)  # must gain 0.05 AUC
+    result = pooled_fit(found, samples, DEFAULT, settings=settings)
+    assert not result.accepted
+    assert result.reason == "held-out AUC would fall"
+
+
+def test_one_large_client_does_not_outvote_the_others():
+    found, samples = group(5)
+    big = Neighbour("big", 0.8, DEFAULT, 20000)
+    samples["big"] = outcomes(20000, seed=7, truth=OTHER)
+    settings = FitSettings(noise_margin=float("inf"))  # compare estimates only
+    capped = pooled_fit([*found, big], samples, DEFAULT, settings=settings)
+    uncapped = pooled_fit(
+        [*found, big], samples, DEFAULT, settings=settings, max_outcomes=10**9
+    )
+    assert auc_on_fresh(capped.weights) > auc_on_fresh(uncapped.weights)
+
+
+def test_newton_nonneg_leaves_every_intercept_free():
+    rng = np.random.default_rng(1)
+    groups = np.repeat([0, 1], 300)
+    x = rng.random((600, 2))
+    logit = np.where(groups == 0, -3.0, -1.0) + 2.0 * x[:, 0]
+    y = rng.random(600) < 1 / (1 + np.exp(-logit))
+    design = np.column_stack([groups == 0, groups == 1, x]).astype(float)
+    theta = newton_nonneg(
+        design, y, np.ones(600), np.zeros(4), np.full(4, 1e-4), intercepts=2
+    )
+    assert theta[0] < theta[1] < 0  # both intercepts negative, as in the data
+    assert theta[2] > 0 and theta[3] >= 0
+
+
+def test_prior_choice_serves_the_pooled_fit_of_similar_clients():
+    found, samples = group(5)
+    choice = prior_choice(found, "legal", neighbour_samples=samples)
+    assert choice.method == "similar_clients"
+    assert choice.details["pooled"] is True
+    assert choice.details["pooled_outcomes"] == 1000
+    assert choice.weights == pooled_fit(found, samples, PRIORS["legal"]).weights
+    served = choose_weights(
+        pinned=None,
+        own_fit=None,
+        neighbours=found,
+        vertical="legal",
+        neighbour_samples=samples,
+    )
+    assert served.weights == choice.weights
+
+
+def test_prior_choice_falls_back_when_the_pooled_fit_is_rejected():
+    found, samples = group(5)
+    del samples["c0"]
+    choice = prior_choice(found, "legal", neighbour_samples=samples)
+    assert choice.method == "industry_prior"
+    assert choice.weights == PRIORS["legal"]
+    assert choice.details["pooled_rejected"] == "needs outcomes of 5 similar clients"
+    assert prior_choice(found, None, neighbour_samples=samples).method == "default"
+
+
+def test_prior_choice_without_samples_combines_learned_weights():
+    found, _ = group(5)
+    choice = prior_choice(found, "legal")
+    assert choice.method == "similar_clients"
+    assert choice.weights == pytest.approx(DEFAULT)
+    assert "pooled" not in choice.details
