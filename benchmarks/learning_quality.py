@@ -1,9 +1,31 @@
 """Learning quality of personalised weights on a simulated world with known truth.
 
-Clients live in several verticals. Each vertical has hidden true weights, drawn
-half from its documented industry prior and half at random (so the prior is
-useful but wrong); each client's true weights are its vertical's, perturbed
-(log-normal noise), so "similar" clients share the truth only approximately.
+The world states the product's premise (DESIGN §5): clients that are similar in
+profile space convert on similar signals. Clients live in several verticals, at
+one of five company-size bands and in one of six countries. A client's true
+weights are
+
+    truth = normalise(centre[v] * exp(size[v] * d + country[v, c] + noise))
+
+- centre[v]: the vertical's weights, half its documented industry prior and half
+  at random, so the prior is useful but wrong.
+- size[v] * d: d is the client's size band in decades of employees from the
+  middle band (about -1.4 .. +1.4); size[v] ~ N(0, 0.15) per factor and decade.
+  Rationale: buying committees and sales cycles change with company size, so e.g.
+  seniority can weigh ~1.5x more at 1,000+ employees than at 1-10 in one vertical.
+- country[v, c] ~ N(0, 0.10) per factor. Rationale: markets differ in email habits
+  and CRM data completeness, but less than company sizes differ in how they buy.
+- noise ~ N(0, 0.20) per factor, the idiosyncratic part (own product, own sales
+  process). Fixed at 0.20 before measuring anything: with the two profile effects
+  it keeps the total spread of log-weights within a vertical near 0.3, the previous
+  world's value, so the world is no more homogeneous than before; only about half
+  of the client-to-client variance is now explained by observable profile, which
+  is what "similar clients" assumes. The sensitivity table reruns the similar-
+  clients scenario at 0.1 / 0.2 / 0.3 to show how the result depends on it.
+
+Each vertical has a pool of 30 peers with 200 outcomes each, spread at random over
+sizes and countries. "m similar clients" means the m peers that `nearest()` ranks
+most similar to the target in the pool of all verticals' peers (for m = 0, none).
 Leads get correlated, realistic factor values; a lead converts with probability
 sigmoid(b + s * (true weights . values)), b and s set per client for a ~20 % base
 rate and a true ROC-AUC near 0.8. Outcomes become feedback actions (converted,
@@ -15,9 +37,11 @@ floor, held-out gate), neighbours are found by profile similarity, and the serve
 weights come from `choose_weights`. Quality is the expected ROC-AUC on 4,000
 held-out leads per client, computed against the true conversion probabilities
 (each lead counts as positive with weight p and negative with weight 1 - p), which
-removes outcome-sampling noise from the comparison.
+removes outcome-sampling noise from the comparison. "their mean truth" (the
+oracle) is the AUC of the exact mean of the chosen neighbours' true weights.
 
     python benchmarks/learning_quality.py [--seed N] [--quick] [--json]
+                                          [--client-noise SD] [--no-sensitivity]
 
 Exits 1 when an acceptance check fails.
 """
@@ -49,13 +73,18 @@ from app.scoring import DEFAULT_BANDS  # noqa: E402
 
 OWN_SIZES = (0, 10, 30, 100, 300)
 SIMILAR_COUNTS = (0, 1, 4, 5, 10, 20)
+PEERS_PER_VERTICAL = 30
 PEER_OUTCOMES = 200
 REFIT_EVERY = 25
 HELD_OUT_LEADS = 4000
 BANDS = ("Hot Lead", "Warm Lead", "Cool Lead", "Cold Lead")
 COUNTRIES = ("US", "GB", "DE", "FR", "PL", "UA")
 SETTINGS = DEFAULT_SETTINGS  # the production settings; experiments may replace it
-CLIENT_NOISE = 0.3  # sd of the log-normal noise of a client's true weights
+SIZE_BANDS = ((1, 10), (11, 50), (51, 200), (201, 1000), (1001, 5000))
+SIZE_EFFECT = 0.15  # sd per factor of the log-weight change per decade of employees
+COUNTRY_EFFECT = 0.10  # sd per factor of a country's log-weight shift in a vertical
+CLIENT_NOISE = 0.20  # sd per factor of the idiosyncratic log-weight noise
+NOISE_LEVELS = (0.1, 0.2, 0.3)  # the sensitivity table
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -110,16 +139,9 @@ def make_leads(rng: np.random.Generator, n: int) -> np.ndarray:
 class Client:
     """A simulated client: hidden true weights and its own outcome model."""
 
-    def __init__(self, cid: str, vertical: str, truth: np.ndarray, rng) -> None:
-        self.cid, self.vertical, self.truth, self.rng = cid, vertical, truth, rng
-        low, high = [(1, 10), (11, 50), (51, 200), (201, 1000), (1001, 5000)][
-            rng.integers(5)
-        ]
-        self.profile = ClientProfile(
-            country=COUNTRIES[rng.integers(len(COUNTRIES))],
-            vertical=vertical,
-            company_size=(low, high),
-        )
+    def __init__(self, cid: str, profile: ClientProfile, truth: np.ndarray, rng):
+        self.cid, self.profile, self.truth, self.rng = cid, profile, truth, rng
+        self.vertical = profile.vertical
         reference = truth @ make_leads(rng, 4000).T
         self.slope = 1.7 / reference.std()  # true AUC ~0.8
         centred = self.slope * (reference - reference.mean())
@@ -187,11 +209,54 @@ def band_rates(weights, x: np.ndarray, p: np.ndarray) -> dict:
     }
 
 
-def run(seed: int = 1, quick: bool = False, client_noise: float = CLIENT_NOISE) -> dict:
-    """Simulate, learn through the product code, and return every figure."""
+def size_decades(size: tuple[int, int]) -> float:
+    """A size band's distance from the middle band, in decades of employees."""
+    return float(np.log10((size[0] + size[1]) / 2) - np.log10((51 + 200) / 2))
+
+
+def build_world(rng, verticals: list[str], n_targets: int, client_noise: float):
+    """Peers (learned through the product code) and target clients per vertical."""
+    peers: list[Peer] = []
+    truth_of: dict[str, np.ndarray] = {}
+    samples_of: dict[str, list[Sample]] = {}
+    clients: list[Client] = []
+    for v in verticals:
+        prior = np.asarray(PRIORS[v])
+        centre = 0.5 * prior + 0.5 * rng.dirichlet(np.ones(10))
+        size_slope = rng.normal(0, SIZE_EFFECT, 10)
+        country_shift = {c: rng.normal(0, COUNTRY_EFFECT, 10) for c in COUNTRIES}
+
+        def draw(cid: str, v=v, centre=centre, slope=size_slope, shift=country_shift):
+            size = SIZE_BANDS[rng.integers(len(SIZE_BANDS))]
+            country = COUNTRIES[rng.integers(len(COUNTRIES))]
+            log_effect = slope * size_decades(size) + shift[country]
+            truth = centre * np.exp(log_effect + rng.normal(0, client_noise, 10))
+            profile = ClientProfile(country=country, vertical=v, company_size=size)
+            return Client(cid, profile, truth / truth.sum(), rng)
+
+        for j in range(PEERS_PER_VERTICAL):
+            peer = draw(f"{v}-peer{j:02d}")
+            truth_of[peer.cid] = peer.truth
+            samples_of[peer.cid] = peer.outcomes(PEER_OUTCOMES)
+            fit = refit(samples_of[peer.cid], PRIORS[v], "industry_prior")
+            weights = fit.weights if fit else PRIORS[v]
+            peers.append(Peer(peer.cid, peer.profile, weights, PEER_OUTCOMES))
+        clients += [draw(f"{v}-client{t}") for t in range(n_targets)]
+    return peers, truth_of, samples_of, clients
+
+
+def run(
+    seed: int = 1,
+    quick: bool = False,
+    client_noise: float = CLIENT_NOISE,
+    own: bool = True,
+) -> dict:
+    """Simulate, learn through the product code, and return every figure.
+
+    own=False measures only the similar-clients scenarios (the sensitivity table).
+    """
     rng = np.random.default_rng(seed)
     n_verticals, n_targets = (3, 4) if quick else (6, 8)
-    peers_per_vertical = max(SIMILAR_COUNTS)
     verticals = [str(v) for v in rng.choice(sorted(PRIORS), n_verticals, replace=False)]
     keys = (
         "default",
@@ -202,59 +267,55 @@ def run(seed: int = 1, quick: bool = False, client_noise: float = CLIENT_NOISE) 
         "true",
     )
     by_size = {n: {k: [] for k in keys} for n in OWN_SIZES}
-    by_similar = {m: {"auc": [], "oracle": [], "method": None} for m in SIMILAR_COUNTS}
-    truth_of: dict[str, np.ndarray] = {}
+    by_similar = {
+        m: {"auc": [], "averaged": [], "oracle": [], "method": None}
+        for m in SIMILAR_COUNTS
+    }
     bands_x, bands_p, bands_w = [], [], {k: [] for k in ("default", "served", "true")}
-    peers: dict[str, list[Peer]] = {}
-    clients: list[Client] = []
-    for v in verticals:
-        prior = np.asarray(PRIORS[v])
-        centre = 0.5 * prior + 0.5 * rng.dirichlet(np.ones(10))
-
-        def draw(cid: str, v=v, centre=centre) -> Client:
-            truth = centre * np.exp(rng.normal(0, client_noise, 10))
-            return Client(cid, v, truth / truth.sum(), rng)
-
-        peers[v] = []
-        for j in range(peers_per_vertical):
-            peer = draw(f"{v}-peer{j}")
-            truth_of[peer.cid] = peer.truth
-            fit = refit(peer.outcomes(PEER_OUTCOMES), PRIORS[v], "industry_prior")
-            weights = fit.weights if fit else PRIORS[v]
-            peers[v].append(Peer(peer.cid, peer.profile, weights, PEER_OUTCOMES))
-        clients += [draw(f"{v}-client{t}") for t in range(n_targets)]
+    peers, truth_of, samples_of, clients = build_world(
+        rng, verticals, n_targets, client_noise
+    )
+    baseline = {"default": [], "industry_prior": [], "true": []}
     for client in clients:
         x = make_leads(client.rng, HELD_OUT_LEADS)
         p = client.probability(x)
-        others = [
-            peer for v, group in peers.items() if v != client.vertical for peer in group
-        ]
+        baseline["default"].append(expected_auc(DEFAULT, x, p))
+        baseline["industry_prior"].append(expected_auc(PRIORS[client.vertical], x, p))
+        baseline["true"].append(expected_auc(client.truth, x, p))
         for m in SIMILAR_COUNTS:
-            found = nearest(client.profile, peers[client.vertical][:m] + others, k=20)
-            choice = prior_choice(found, client.vertical)
+            found = nearest(client.profile, peers, k=m) if m else []
+            choice = prior_choice(found, client.vertical, neighbour_samples=samples_of)
             by_similar[m]["auc"].append(expected_auc(choice.weights, x, p))
             by_similar[m]["method"] = choice.method
+            averaged = prior_choice(found, client.vertical)  # learned weights' mean
+            by_similar[m]["averaged"].append(expected_auc(averaged.weights, x, p))
             if found:  # the best any combination of these clients could do
                 mean_truth = np.mean([truth_of[n.client_id] for n in found], axis=0)
                 by_similar[m]["oracle"].append(expected_auc(mean_truth, x, p))
-        found = nearest(client.profile, peers[client.vertical][:5] + others, k=20)
-        base = prior_choice(found, client.vertical)
+        if not own:
+            continue
+        found = nearest(client.profile, peers, k=5)
+        base = prior_choice(found, client.vertical, neighbour_samples=samples_of)
         stream = client.outcomes(max(OWN_SIZES))
         for n in OWN_SIZES:
-            own = refit(stream[:n], base.weights, base.method)
+            own_fit = refit(stream[:n], base.weights, base.method)
             served = choose_weights(
-                pinned=None, own_fit=own, neighbours=found, vertical=client.vertical
+                pinned=None,
+                own_fit=own_fit,
+                neighbours=found,
+                vertical=client.vertical,
+                neighbour_samples=samples_of,
             )
             alone = refit(stream[:n], DEFAULT, "default")
             row = by_size[n]
-            row["default"].append(expected_auc(DEFAULT, x, p))
-            row["industry_prior"].append(expected_auc(PRIORS[client.vertical], x, p))
+            row["default"].append(baseline["default"][-1])
+            row["industry_prior"].append(baseline["industry_prior"][-1])
             row["similar_clients"].append(expected_auc(base.weights, x, p))
             row["served"].append(expected_auc(served.weights, x, p))
             row["own_only"].append(
                 expected_auc(alone.weights if alone else DEFAULT, x, p)
             )
-            row["true"].append(expected_auc(client.truth, x, p))
+            row["true"].append(baseline["true"][-1])
             if n == max(OWN_SIZES):
                 bands_w["served"].append(served.weights)
         bands_w["default"].append(DEFAULT)
@@ -278,40 +339,47 @@ def run(seed: int = 1, quick: bool = False, client_noise: float = CLIENT_NOISE) 
             for b, c in counts.items()
         }
 
-    zero = by_size[0]
-    default_auc = np.mean(zero["default"])
-    true_auc = np.mean(zero["true"])
+    default_auc = np.mean(baseline["default"])
+    true_auc = np.mean(baseline["true"])
     gap = {
         m: (np.mean(by_similar[m]["auc"]) - default_auc) / (true_auc - default_auc)
         for m in SIMILAR_COUNTS
     }
-    return {
+    similar = {
+        m: {
+            "method": d["method"],
+            **summary(d["auc"]),
+            "gap_closed": gap[m],
+            "averaged_gap_closed": (np.mean(d["averaged"]) - default_auc)
+            / (true_auc - default_auc),
+            "oracle_gap_closed": (
+                (np.mean(d["oracle"]) - default_auc) / (true_auc - default_auc)
+                if d["oracle"]
+                else None
+            ),
+            "vs_industry_prior": summary(
+                np.subtract(d["auc"], baseline["industry_prior"]).tolist()
+            ),
+        }
+        for m, d in by_similar.items()
+    }
+    report = {
         "seed": seed,
         "quick": quick,
         "client_noise": client_noise,
         "verticals": verticals,
         "clients": len(clients),
-        "peers_per_vertical": peers_per_vertical,
+        "peers_per_vertical": PEERS_PER_VERTICAL,
         "peer_outcomes": PEER_OUTCOMES,
         "held_out_leads": HELD_OUT_LEADS,
+        "by_similar_clients": similar,
+    }
+    if not own:
+        return report
+    return {
+        **report,
         "by_own_outcomes": {
             n: {k: summary(v) for k, v in row.items()} for n, row in by_size.items()
-        },
-        "by_similar_clients": {
-            m: {
-                "method": d["method"],
-                **summary(d["auc"]),
-                "gap_closed": gap[m],
-                "oracle_gap_closed": (
-                    (np.mean(d["oracle"]) - default_auc) / (true_auc - default_auc)
-                    if d["oracle"]
-                    else None
-                ),
-                "vs_industry_prior": summary(
-                    np.subtract(d["auc"], zero["industry_prior"]).tolist()
-                ),
-            }
-            for m, d in by_similar.items()
         },
         "served_vs_prior": {
             n: summary(
@@ -323,6 +391,30 @@ def run(seed: int = 1, quick: bool = False, client_noise: float = CLIENT_NOISE) 
         },
         "bands": {kind: pooled_bands(kind) for kind in bands_w},
     }
+
+
+def sensitivity(report: dict) -> dict:
+    """The 5-similar-clients figures at each idiosyncratic noise level.
+
+    The same seed draws the same world at every level (only the noise is scaled),
+    so the rows differ by the noise alone.
+    """
+    rows = {}
+    for noise in NOISE_LEVELS:
+        if np.isclose(noise, report["client_noise"]):
+            similar = report["by_similar_clients"]
+        else:
+            similar = run(report["seed"], report["quick"], noise, own=False)[
+                "by_similar_clients"
+            ]
+        five = similar[5]
+        rows[noise] = {
+            "method": five["method"],
+            "gap_closed": five["gap_closed"],
+            "oracle_gap_closed": five["oracle_gap_closed"],
+            "vs_industry_prior": five["vs_industry_prior"],
+        }
+    return rows
 
 
 def checks(report: dict) -> list[tuple[str, bool, str]]:
@@ -398,15 +490,30 @@ def render(report: dict, results: list[tuple[str, bool, str]]) -> str:
     lines += [
         "",
         f"similar clients x {report['peer_outcomes']} outcomes (0 own) | "
-        "method          |   AUC | gap closed | vs industry_prior | their mean truth",
+        "method          |   AUC | gap closed | vs industry_prior | "
+        "averaged | their mean truth",
     ]
     for m, d in report["by_similar_clients"].items():
         diff = d["vs_industry_prior"]
         lines.append(
             f"{m:>39} | {d['method']:<15} | {d['mean']:.3f} | "
             f"{d['gap_closed']:>10.0%} | {diff['mean']:+.4f} ± {2 * diff['se']:.4f}"
-            f"   | {_pct(d['oracle_gap_closed'])}"
+            f"   | {d['averaged_gap_closed']:>8.0%} | {_pct(d['oracle_gap_closed'])}"
         )
+    if "sensitivity" in report:
+        lines += [
+            "",
+            "idiosyncratic noise | 5 similar: gap closed | vs industry_prior | "
+            "their mean truth",
+        ]
+        for noise, row in report["sensitivity"].items():
+            diff = row["vs_industry_prior"]
+            mark = " (this run)" if np.isclose(noise, report["client_noise"]) else ""
+            lines.append(
+                f"{noise:>19.2f} | {row['gap_closed']:>21.0%} | "
+                f"{diff['mean']:+.4f} ± {2 * diff['se']:.4f} | "
+                f"{_pct(row['oracle_gap_closed'])}{mark}"
+            )
     lines += ["", "band      | " + " | ".join(f"{k:>22}" for k in report["bands"])]
     for band in BANDS:
         cells = []
@@ -435,18 +542,25 @@ def _plain(value: object) -> object:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="fewer clients, ~10 s")
+    parser.add_argument("--quick", action="store_true", help="fewer clients, ~15 s")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument(
         "--client-noise",
         type=float,
         default=CLIENT_NOISE,
-        help="sd of the log-normal spread of true weights within a vertical",
+        help="sd of the idiosyncratic log-normal noise of a client's true weights",
+    )
+    parser.add_argument(
+        "--no-sensitivity",
+        action="store_true",
+        help="skip the table over idiosyncratic noise levels",
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     report = run(args.seed, args.quick, args.client_noise)
     results = checks(report)
+    if not args.no_sensitivity:
+        report["sensitivity"] = sensitivity(report)
     report["checks"] = [
         {"name": n, "passed": bool(ok), "figures": f} for n, ok, f in results
     ]
