@@ -10,7 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Client, Feedback, WeightVersion
 from app.personalization.learning import FitResult, Sample, fit_weights
-from app.personalization.selection import WeightChoice, choose_weights, prior_choice
+from app.personalization.selection import (
+    MIN_SIMILAR_CLIENTS,
+    WeightChoice,
+    choose_weights,
+    prior_choice,
+)
 from app.personalization.similarity import Peer, nearest
 from app.scoring import DEFAULT_WEIGHTS, FACTOR_KEYS, validate_weights
 from app.scoring.weights import weights_mapping
@@ -20,6 +25,7 @@ REFIT_AFTER_NEW_FEEDBACK = (
     10  # new outcomes since the last version that trigger a refit
 )
 _CHANGE_EPSILON = 1e-6
+NEIGHBOUR_ROWS = 2_000  # latest outcomes of each similar client that are pooled
 
 
 @dataclass(frozen=True)
@@ -87,10 +93,16 @@ def _peers(session: Session) -> list[Peer]:
     ]
 
 
-def _samples(session: Session, client_id: str) -> list[Sample]:
-    rows = session.scalars(
-        select(Feedback).where(Feedback.client_id == client_id).order_by(Feedback.id)
-    )
+def _samples(
+    session: Session, client_id: str, latest: int | None = None
+) -> list[Sample]:
+    """A client's outcomes, oldest first; optionally only the latest ones."""
+    query = select(Feedback).where(Feedback.client_id == client_id)
+    if latest is not None:
+        query = query.order_by(Feedback.id.desc()).limit(latest)
+        rows = list(session.scalars(query))[::-1]
+    else:
+        rows = list(session.scalars(query.order_by(Feedback.id)))
     return [Sample(tuple(row.factor_values), row.reward, row.lead_key) for row in rows]
 
 
@@ -107,7 +119,17 @@ def refit(session: Session, client: Client) -> WeightVersion | None:
     neighbours = nearest(profile, _peers(session), exclude=client.id)
     current = latest_version(session, client.id)
     samples = _samples(session, client.id)
-    prior = prior_choice(neighbours, profile.vertical)
+    # Similar clients' outcomes (factor values and rewards only) are pooled into
+    # one fit; the latest rows suffice, as each neighbour's weight is capped anyway.
+    pooled = (
+        {
+            n.client_id: _samples(session, n.client_id, NEIGHBOUR_ROWS)
+            for n in neighbours
+        }
+        if len(neighbours) >= MIN_SIMILAR_CLIENTS
+        else None
+    )
+    prior = prior_choice(neighbours, profile.vertical, neighbour_samples=pooled)
     fit = None
     if samples:
         previous = validate_weights(current.weights) if current else prior.weights
@@ -117,7 +139,11 @@ def refit(session: Session, client: Client) -> WeightVersion | None:
     if fit is not None and not fit.accepted and current and current.personalised:
         return None
     choice = choose_weights(
-        pinned=None, own_fit=fit, neighbours=neighbours, vertical=profile.vertical
+        pinned=None,
+        own_fit=fit,
+        neighbours=neighbours,
+        vertical=profile.vertical,
+        neighbour_samples=pooled,
     )
     return _publish_if_changed(session, client, current, choice, fit, len(samples))
 

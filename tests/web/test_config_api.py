@@ -2,11 +2,12 @@
 boundaries, feedback validation and idempotence, learning, and what is stored."""
 
 import math
+import random
 
 import pytest
 from sqlalchemy import select, text
 
-from app.models import Client, WeightVersion
+from app.models import Client, Feedback, WeightVersion
 from app.personalization.learning import REWARDS
 from app.personalization.priors import prior_for
 from app.scoring import FACTOR_KEYS
@@ -122,9 +123,11 @@ def test_profile_validation(client, profile, message) -> None:
 
 
 def _add_learned_peers(app, count: int, vertical_industry: str) -> None:
-    """Peers that already learned from their own outcomes, in the same vertical."""
+    """Peers that already learned from their own 200 outcomes, in the same vertical:
+    lead status and engagement decided who converted."""
     sessions = app.extensions["conturs.sessions"]
     peer_weights = weights_mapping((0.02,) * 5 + (0.5, 0.3, 0.02, 0.02, 0.06))
+    rng = random.Random(7)
     for index in range(count):
         with sessions.begin() as session:
             peer = Client(
@@ -146,6 +149,19 @@ def _add_learned_peers(app, count: int, vertical_industry: str) -> None:
                     details={},
                 )
             )
+            for lead in range(200):
+                values = [rng.random() for _ in FACTOR_KEYS]
+                warmth = 0.6 * values[5] + 0.4 * values[6]
+                won = rng.random() < warmth**2
+                session.add(
+                    Feedback(
+                        client_id=peer.id,
+                        lead_key=f"{index}-{lead}",
+                        action="converted" if won else "ignored",
+                        reward=1.0 if won else -0.5,
+                        factor_values=values,
+                    )
+                )
 
 
 @pytest.mark.parametrize(
