@@ -78,6 +78,37 @@ def clients_create(ctx: _Context, email: str, weights: str | None) -> None:
     click.echo(json.dumps({"client_id": issued.client_id, "api_key": issued.api_key}))
 
 
+@clients.command("profile")
+@click.argument("client_id")
+@click.option("--industry", default=None, help="Free text or a HubSpot industry value.")
+@click.option("--company-size", default=None, help="e.g. 51-200, 1000+ or 40.")
+@click.option("--country", default=None, help="ISO code or name, e.g. DE.")
+@click.option(
+    "--icp-industry",
+    "icp_industries",
+    multiple=True,
+    help="An industry of the ideal customer (repeatable).",
+)
+@click.option("--icp-company-sizes", default=None, help="e.g. 50-500.")
+@pass_context
+def clients_profile(ctx: _Context, client_id: str, **stated: object) -> None:
+    """State a client's profile (given options only) and print its new weights."""
+    from app.services.config_api import ConfigApiError
+
+    changes = {k: v for k, v in stated.items() if v not in (None, ())}
+    if "icp_industries" in changes:
+        changes["icp_industries"] = list(changes["icp_industries"])  # type: ignore[arg-type]
+    config_api = ctx.app.extensions.get("conturs.config_api")
+    if config_api is None:
+        click.echo("error: profiles live in the Config API at CONFIG_API_URL", err=True)
+        sys.exit(1)
+    try:
+        click.echo(json.dumps(config_api.update_profile(client_id, changes)))
+    except ConfigApiError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(1)
+
+
 @main.group()
 def weights() -> None:
     """Personalised weights."""

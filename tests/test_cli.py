@@ -55,3 +55,45 @@ def test_weights_refit_prints_versions(monkeypatch, tmp_path) -> None:
     assert one.exit_code == 1
     both = CliRunner().invoke(main, ["weights", "refit"])
     assert both.exit_code != 0 and "exactly one" in both.output
+
+
+def test_clients_profile_sets_the_prior(monkeypatch, tmp_path) -> None:
+    invoke(monkeypatch, tmp_path, "db", "upgrade")
+    issued = json.loads(
+        invoke(monkeypatch, tmp_path, "clients", "create", "--email", "p@b.co").stdout
+    )
+    result = invoke(
+        monkeypatch,
+        tmp_path,
+        "clients",
+        "profile",
+        issued["client_id"],
+        "--industry",
+        "Hospital & Health Care",
+        "--company-size",
+        "51-200",
+        "--icp-industry",
+        "Retail",
+        "--icp-industry",
+        "Banking",
+        "--icp-company-sizes",
+        "10-50",
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["method"] == "industry_prior"
+    assert body["profile"]["vertical"] == "healthcare"
+    assert body["profile"]["icp_company_sizes"] == "10-50"
+    assert len(body["profile"]["icp_industries"]) == 2
+    bad = invoke(
+        monkeypatch,
+        tmp_path,
+        "clients",
+        "profile",
+        issued["client_id"],
+        "--company-size",
+        "huge",
+    )
+    assert bad.exit_code == 1 and "company_size" in bad.stderr
+    missing = invoke(monkeypatch, tmp_path, "clients", "profile", "cl_nope")
+    assert missing.exit_code == 1 and "No client" in missing.stderr

@@ -129,6 +129,31 @@ class ConfigApi:
             body["api_key"] = issued_key
         return body
 
+    def update_profile(
+        self, client_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Set stated attributes of a client (CLI, admin) and refit its weights."""
+        with self.sessions.begin() as session:
+            client = session.get(Client, client_id)
+            if client is None:
+                raise ConfigApiError(404, f"No client {client_id}")
+            try:
+                update_stated_profile(client, changes)
+            except ClientError as error:
+                raise ConfigApiError(400, str(error)) from None
+            session.flush()
+            refit(session, client)
+            session.flush()
+            published = current_weights(session, client)
+            summary = _profile_summary(profile_of(client))
+        return {
+            "client_id": client_id,
+            "method": published.method,
+            "version": published.version,
+            "weights": published.weights,
+            "profile": summary,
+        }
+
     def _register(self, session: Session, email: str) -> tuple[Client, str]:
         if "@" not in email or len(email) > 320:
             raise ConfigApiError(400, f"not an email address: {email!r}")
