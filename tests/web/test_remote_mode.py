@@ -84,7 +84,11 @@ def test_remote_mode_end_to_end(tmp_path, central) -> None:
         timeout=5,
     ).json()
     scoring = make(tmp_path, "scoring", CONFIG_API_URL=central_server.url)
-    http = scoring.test_client()
+    scoring_server = Server(scoring)  # the second instance, on its own port
+
+    def post(path: str, body: dict) -> requests.Response:
+        return requests.post(f"{scoring_server.url}{path}", json=body, timeout=10)
+
     lead = {
         "email": "secret.person@private.com",
         "company": "Hidden Corp",
@@ -97,37 +101,37 @@ def test_remote_mode_end_to_end(tmp_path, central) -> None:
         "leads": [lead],
     }
 
-    first = http.post("/leads", json=request)
+    first = post("/leads", request)
     assert first.status_code == 200
-    assert first.get_json()["method"] == "industry_prior"
-    assert first.get_json()["client_id"] == registered["client_id"]
-    wrong = http.post("/leads", json={**request, "api_key": "ck_wrong"})
+    assert first.json()["method"] == "industry_prior"
+    assert first.json()["client_id"] == registered["client_id"]
+    wrong = post("/leads", {**request, "api_key": "ck_wrong"})
     assert wrong.status_code == 401
     with scoring.extensions["conturs.sessions"]() as session:
         assert session.scalar(select(CachedConfig)) is not None
 
     central_server.stop()  # the Config API goes down
     scoring.extensions["conturs.client_configs"].invalidate()
-    cached = http.post("/leads", json=request)
+    cached = post("/leads", request)
     assert cached.status_code == 200
-    assert cached.get_json()["method"] == "industry_prior"  # the stored copy
-    stranger = http.post(
-        "/leads", json={**request, "email": "new@other.com", "api_key": "ck_never_seen"}
+    assert cached.json()["method"] == "industry_prior"  # the stored copy
+    stranger = post(
+        "/leads", {**request, "email": "new@other.com", "api_key": "ck_never_seen"}
     )
     assert stranger.status_code == 200
-    assert stranger.get_json()["method"] == "default"
+    assert stranger.json()["method"] == "default"
 
     scoring.extensions["conturs.snapshots"].flush()
-    queued = http.post(
+    queued = post(
         "/feedback",
-        json={
+        {
             "api_key": registered["api_key"],
             "client_id": registered["client_id"],
             "lead_id": "secret.person@private.com",
             "action": "converted",
         },
     )
-    assert queued.status_code == 202, queued.get_json()
+    assert queued.status_code == 202, queued.json()
     outbox = scoring.extensions["conturs.outbox"]
     assert outbox.deliver() == 0
     with scoring.extensions["conturs.sessions"]() as session:
@@ -154,4 +158,5 @@ def test_remote_mode_end_to_end(tmp_path, central) -> None:
             assert secret not in received
     finally:
         restarted.stop()
+        scoring_server.stop()
         close_app(scoring)
