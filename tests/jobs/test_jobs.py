@@ -1,7 +1,9 @@
 """Jobs go through real Huey storage: feedback queues refits that a consumer runs."""
 
+import os
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
 
 from app import create_app
@@ -10,18 +12,24 @@ from app.models import WeightVersion
 from app.scoring import FACTOR_KEYS
 from tests.conftest import close_app
 
+QUEUES = ["sqlite"] + (["redis"] if os.environ.get("TEST_REDIS_URL") else [])
 
-def test_feedback_queues_refits_the_worker_runs(tmp_path) -> None:
-    app = create_app(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path}/jobs.db",
-            "SECRET_KEY": "jobs-secret",
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-        }
-    )
+
+@pytest.mark.parametrize("queue", QUEUES)
+def test_feedback_queues_refits_the_worker_runs(tmp_path, queue: str) -> None:
+    config = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/jobs.db",
+        "SECRET_KEY": "jobs-secret",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    if queue == "redis":
+        config["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
+    app = create_app(config)
     upgrade(app.extensions["conturs.engine"])
     huey = app.extensions["conturs.jobs"].huey
-    assert not huey.immediate and (tmp_path / "instance" / "jobs.db").exists()
+    assert not huey.immediate
+    assert type(huey).__name__ == {"sqlite": "SqliteHuey", "redis": "RedisHuey"}[queue]
+    huey.flush()
     http = app.test_client()
     registered = http.post("/config", json={"email": "o@acme.com"}).get_json()
     due = []
