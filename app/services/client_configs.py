@@ -6,6 +6,7 @@ central deployments) or a remote Config API (self-hosted scoring, CONFIG_API_URL
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 _UNKNOWN_KEY_TTL = 5.0  # seconds a rejected key is remembered, to spare the store
 _UNKNOWN_KEY_LIMIT = 10_000
+_RETRY_UNREACHABLE = 30.0  # seconds between refresh attempts while a source is down
 
 
 class ConfigUnavailableError(RuntimeError):
@@ -83,8 +85,11 @@ class ConfigSource(Protocol):
         """The config for a valid key, None for an invalid one; raises
         ConfigUnavailableError when the source cannot answer."""
 
+    def stored(self, api_key: str, identity: str) -> ClientConfig | None:
+        """A previously fetched copy that can serve at once, if the source keeps one."""
+
     def fallback(self, api_key: str, identity: str) -> ClientConfig | None:
-        """What to serve when the source cannot answer and nothing is in memory."""
+        """What to serve when the source cannot answer and no copy exists."""
 
 
 class LocalConfigSource:
@@ -112,15 +117,20 @@ class LocalConfigSource:
             icp,
         )
 
+    def stored(self, api_key: str, identity: str) -> ClientConfig | None:
+        return None  # the database is the source itself
+
     def fallback(self, api_key: str, identity: str) -> ClientConfig | None:
         return None  # without the database the key cannot be checked
 
 
 class ClientConfigCache:
-    """API key -> ClientConfig, refreshed from the source after a TTL.
+    """API key -> ClientConfig in process memory, refreshed after a TTL.
 
-    When the source is unreachable an expired entry keeps serving, then the source's
-    own fallback: scoring must not stop because a dependency hiccups.
+    Stale-while-revalidate: an expired entry keeps serving while a background thread
+    refreshes it, so scoring never waits on the network when a copy exists; a source
+    that is down leaves the copy in place. With no copy at all, the first request
+    loads synchronously, and the source's fallback answers when it cannot.
     """
 
     def __init__(
@@ -134,6 +144,8 @@ class ClientConfigCache:
         self._clock = clock
         self._entries: dict[str, tuple[float, ClientConfig]] = {}
         self._unknown: dict[tuple[str, str], float] = {}
+        self._refreshing: set[str] = set()
+        self._lock = threading.Lock()
 
     def for_api_key(self, api_key: str, identity: str) -> ClientConfig | None:
         """The config of the client owning this key, or None for an unknown key.
@@ -143,17 +155,21 @@ class ClientConfigCache:
         digest = hash_api_key(api_key)
         now = self._clock()
         entry = self._entries.get(digest)
-        if entry is not None and entry[0] > now and entry[1].matches(identity):
+        if entry is not None and entry[1].matches(identity):
+            if entry[0] <= now:
+                self._refresh_in_background(api_key, identity, digest)
             return entry[1]
         rejected_until = self._unknown.get((digest, identity))
         if rejected_until is not None and rejected_until > now:
             return None
+        stored = self._source.stored(api_key, identity)
+        if stored is not None:
+            self._entries[digest] = (now, stored)  # already due for a refresh
+            self._refresh_in_background(api_key, identity, digest)
+            return stored
         try:
             config = self._source.load(api_key, identity)
-        except ConfigUnavailableError as error:
-            if entry is not None:
-                log.warning("config source unreachable, serving cached copy: %s", error)
-                return entry[1]
+        except ConfigUnavailableError:
             config = self._source.fallback(api_key, identity)
             if config is None:
                 raise
@@ -170,3 +186,35 @@ class ClientConfigCache:
         """Forget every cached entry (after weights or keys change in this process)."""
         self._entries.clear()
         self._unknown.clear()
+
+    def _refresh_in_background(self, api_key: str, identity: str, digest: str) -> None:
+        with self._lock:
+            if digest in self._refreshing:
+                return
+            self._refreshing.add(digest)
+        threading.Thread(
+            target=self._refresh,
+            args=(api_key, identity, digest),
+            name="config-refresh",
+            daemon=True,
+        ).start()
+
+    def _refresh(self, api_key: str, identity: str, digest: str) -> None:
+        try:
+            config = self._source.load(api_key, identity)
+        except ConfigUnavailableError as error:
+            log.warning("config source unreachable, serving the cached copy: %s", error)
+            stale = self._entries.get(digest)
+            if stale is not None:  # try again after a short pause, not every request
+                retry = self._clock() + min(self._ttl, _RETRY_UNREACHABLE)
+                self._entries[digest] = (retry, stale[1])
+        except Exception:  # a refresh must never take the serving copy down
+            log.exception("config refresh failed")
+        else:
+            if config is None:  # the key was revoked
+                self._entries.pop(digest, None)
+            else:
+                self._entries[digest] = (self._clock() + self._ttl, config)
+        finally:
+            with self._lock:
+                self._refreshing.discard(digest)

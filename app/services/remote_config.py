@@ -78,16 +78,19 @@ class RemoteConfigSource:
         self._store(api_key, config, payload)
         return config
 
-    def fallback(self, api_key: str, identity: str) -> ClientConfig | None:
+    def stored(self, api_key: str, identity: str) -> ClientConfig | None:
         try:
             with self._sessions() as session:
-                stored = session.get(CachedConfig, hash_api_key(api_key))
+                copy = session.get(CachedConfig, hash_api_key(api_key))
         except SQLAlchemyError:
-            stored = None
-        if stored is not None and (
-            identity == stored.client_id or normalise_email(identity) == stored.email
+            return None
+        if copy is not None and (
+            identity == copy.client_id or normalise_email(identity) == copy.email
         ):
-            return _config_from_payload(stored.payload, stored.email)
+            return _config_from_payload(copy.payload, copy.email)
+        return None
+
+    def fallback(self, api_key: str, identity: str) -> ClientConfig | None:
         # Never seen (or another identity): score, but with the baseline weights.
         return build_config(
             identity,
