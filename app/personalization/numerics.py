@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+MAX_STEP = 4.0  # the largest change of one parameter in one Newton step
+
 
 def roc_auc(
     scores: Sequence[float] | np.ndarray,
@@ -47,7 +49,11 @@ def newton(
     """Minimise sum s*logloss(y, sigmoid(x @ theta)) + 1/2 sum penalty*(theta-centre)^2.
 
     Convex with a positive-definite penalty, so damped Newton converges in a handful
-    of steps; 11 parameters make each step microseconds.
+    of steps; a few dozen parameters make each step microseconds. A step moves no
+    parameter by more than `MAX_STEP` (logit units): where the sigmoid saturates
+    (e.g. one client's intercept far off at the start) the Hessian is nearly
+    singular and the raw Newton step is huge; halving it a dozen times was not
+    enough, and the fit used to stop far from the optimum.
     """
 
     def objective(theta: np.ndarray) -> float:
@@ -62,6 +68,7 @@ def newton(
         grad = x.T @ (s * (p - y)) + penalty * (theta - centre)
         hess = (x.T * (s * p * (1.0 - p))) @ x + np.diag(penalty)
         step = np.linalg.solve(hess, grad)
+        step *= min(1.0, MAX_STEP / max(float(np.abs(step).max()), 1e-300))
         size = 1.0
         while size > 1e-4:
             candidate = theta - size * step

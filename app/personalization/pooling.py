@@ -7,6 +7,12 @@ their outcomes instead: a weighted logistic regression with one intercept per
 client (base rates differ between clients) and one shared, non-negative
 coefficient per factor, penalised toward the industry prior (or the defaults).
 
+- Labels are won (reward > 0) or lost, each outcome counting once, not with
+  |reward| as in a client's own refit: a bounce weighs twice an ignore and bounces
+  follow email validity, not interest, so reward weights pulled the valid-email
+  coefficient up (+0.03 of weight, bias that more data does not remove) and
+  unequal weights waste outcomes. With plain labels the pooled fit closes ~2.5
+  points more of the AUC gap in the learning benchmark.
 - A neighbour's outcomes count with its similarity, and a neighbour with more than
   `max_outcomes` outcomes counts as if it had that many, so one large client does
   not outvote the others.
@@ -67,11 +73,11 @@ def _stack(
     x, y, s, group = [], [], [], []
     for index, (share, samples) in enumerate(groups):
         values = np.array([p.values for p in samples], dtype=float)
-        rewards = np.array([p.reward for p in samples], dtype=float)
+        won = np.array([p.reward > 0 for p in samples], dtype=bool)
         scale = share * min(1.0, max_outcomes / len(samples))
         x.append(values.reshape(-1, N_FACTORS))
-        y.append(rewards > 0)
-        s.append(np.abs(rewards) * scale)
+        y.append(won)
+        s.append(np.full(len(samples), scale))
         group.append(np.full(len(samples), index))
     return np.vstack(x), np.concatenate(y), np.concatenate(s), np.concatenate(group)
 

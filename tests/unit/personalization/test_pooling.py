@@ -114,6 +114,39 @@ def test_newton_nonneg_leaves_every_intercept_free():
     assert theta[2] > 0 and theta[3] >= 0
 
 
+def test_pooled_fit_counts_each_outcome_once_whatever_its_reward():
+    # a bounce weighs twice an ignore in a client's own refit; pooled, both are lost
+    found, samples = group(5)
+    relabelled = {
+        cid: [
+            Sample(s.values, REWARDS["bounced"] if s.reward < 0 else s.reward, s.key)
+            for s in rows
+        ]
+        for cid, rows in samples.items()
+    }
+    assert pooled_fit(found, relabelled, DEFAULT) == pooled_fit(found, samples, DEFAULT)
+
+
+def test_newton_nonneg_converges_from_a_saturated_start():
+    # the prior's centre makes every score large: the sigmoid saturates, the
+    # Hessian is nearly singular, and an uncapped Newton step overshoots
+    rng = np.random.default_rng(2)
+    groups = np.repeat(np.arange(5), 200)
+    x = rng.random((1000, 10))
+    logit = -8.0 + 0.5 * groups + x @ np.full(10, 1.5)
+    y = rng.random(1000) < 1 / (1 + np.exp(-logit))
+    design = np.column_stack([groups[:, None] == np.arange(5), x]).astype(float)
+    centre = np.r_[np.zeros(5), np.full(10, 3.0)]
+    penalty = np.r_[np.full(5, 1e-4), np.full(10, 1.0)]
+    s = np.ones(1000)
+    theta = newton_nonneg(design, y, s, centre, penalty, intercepts=5)
+    p = 1 / (1 + np.exp(-(design @ theta)))
+    grad = design.T @ (s * (p - y)) + penalty * (theta - centre)
+    free = np.r_[np.ones(5, bool), theta[5:] > 0]
+    assert np.abs(grad[free]).max() < 1e-4  # stationary in the free coefficients
+    assert (grad[~free] >= -1e-6).all()  # and no held coefficient wants to grow
+
+
 def test_prior_choice_serves_the_pooled_fit_of_similar_clients():
     found, samples = group(5)
     choice = prior_choice(found, "legal", neighbour_samples=samples)
