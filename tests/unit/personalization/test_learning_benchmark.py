@@ -51,3 +51,9 @@ def test_similar_clients_are_chosen_by_nearest_from_a_larger_pool(results):
     report, _ = results
     assert report["peers_per_vertical"] >= 4 * 5
     assert report["by_similar_clients"][5]["oracle_gap_closed"] is not None
+
+
+def test_seeds_option_accepts_ranges_and_lists(benchmark):
+    assert benchmark.parse_seeds("1-7") == [1, 2, 3, 4, 5, 6, 7]
+    assert benchmark.parse_seeds("1-3,7") == [1, 2, 3, 7]
+    assert benchmark.parse_seeds("5") == [5]
