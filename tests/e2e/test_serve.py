@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from tests.web.test_leads_api import EXAMPLE_LEADS
+from tests.examples import EXAMPLE_LEADS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ from openapi_core.contrib.werkzeug import (
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from tests.web.test_leads_api import EXAMPLE_LEADS
+from tests.examples import EXAMPLE_LEADS
 
 
 @pytest.fixture

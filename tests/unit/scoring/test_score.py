@@ -15,6 +15,7 @@ from app.scoring import (
     score_lead,
     validate_weights,
 )
+from tests.examples import JANE, JOHN
 
 WEIGHTS = tuple(DEFAULT_WEIGHTS.values())
 ONE_HOT = (1.0,) + (0.0,) * 9
@@ -92,33 +93,6 @@ def test_weights_validation() -> None:
     ]:
         with pytest.raises(WeightsError, match=message):
             validate_weights(bad)  # type: ignore[arg-type]
-
-
-# The two example leads of the reference service's README.
-JOHN = {
-    "email": "john.doe@techcorp.com",
-    "first_name": "John",
-    "last_name": "Doe",
-    "company": "TechCorp Inc",
-    "job_title": "CEO",
-    "industry": "Technology",
-    "phone": "+1-555-123-4567",
-    "city": "San Francisco",
-    "country": "USA",
-    "lead_status": "qualified",
-    "email_open_count": 12,
-    "email_click_count": 5,
-    "num_deals": 2,
-    "create_date": "2024-12-01",
-    "notes_last_updated": "2025-01-10",
-}
-JANE = {
-    "email": "jane@startup.io",
-    "company": "Startup.io",
-    "job_title": "Marketing Manager",
-    "lead_status": "open",
-    "email_open_count": 3,
-}
 
 
 def by_hand(values: list[float]) -> int:
