@@ -27,3 +27,31 @@ def test_models_match_migrations(database_url: str) -> None:
         upgrade(engine)  # idempotent: a second run changes nothing
     finally:
         engine.dispose()
+
+
+def test_absent_pinned_weights_are_sql_null(database_url: str) -> None:
+    from sqlalchemy import text
+
+    from app.db import make_session_factory
+    from app.services.clients import create_client
+
+    engine = create_engine(database_url)
+    try:
+        upgrade(engine, "0002")
+        with engine.begin() as connection:  # a row as 0002-era code wrote it
+            connection.execute(
+                text(
+                    "INSERT INTO clients (id, email, created_at, pinned_weights, "
+                    "stated_profile) VALUES ('cl_old', 'old@x.co', CURRENT_TIMESTAMP, "
+                    "'null', '{}')"
+                )
+            )
+        upgrade(engine)
+        create_client(make_session_factory(engine), "new@x.co")
+        with engine.connect() as connection:
+            nulls = connection.execute(
+                text("SELECT count(*) FROM clients WHERE pinned_weights IS NULL")
+            ).scalar()
+        assert nulls == 2
+    finally:
+        engine.dispose()

@@ -18,7 +18,9 @@ class Client(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # Weights fixed by the operator (method "custom"); never replaced by learning.
-    pinned_weights: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    pinned_weights: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), default=None
+    )
     # What the account stated: industry, company_size, country, icp_industries,
     # icp_company_sizes, as given (normalised on use by the personalization layer).
     stated_profile: Mapped[dict[str, Any]] = mapped_column(

@@ -80,7 +80,7 @@ def _peers(session: Session) -> list[Peer]:
             & (WeightVersion.version == latest.c.v),
         )
         .join(Client, Client.id == WeightVersion.client_id)
-        .where(WeightVersion.personalised.is_(True), Client.pinned_weights.is_(None))
+        .where(WeightVersion.personalised.is_(True))
     ).all()
     return [
         Peer(
@@ -90,6 +90,7 @@ def _peers(session: Session) -> list[Peer]:
             version.n_outcomes,
         )
         for version, client in rows
+        if client.pinned_weights is None  # pinned clients teach nobody
     ]
 
 
