@@ -52,6 +52,18 @@ def add_api_key(session: Session, client: Client) -> str:
     return api_key
 
 
+def register_client(
+    session: Session, email: str, pinned: dict[str, float] | None = None
+) -> tuple[Client, str]:
+    """Add a client with a fresh API key (caller commits); returns the key in clear."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 320:
+        raise ClientError(f"not an email address: {email!r}")
+    client = Client(id="cl_" + secrets.token_hex(8), email=email, pinned_weights=pinned)
+    session.add(client)
+    return client, add_api_key(session, client)
+
+
 def create_client(
     sessions: sessionmaker[Session],
     email: str,
@@ -59,8 +71,6 @@ def create_client(
 ) -> IssuedClient:
     """Register a client by email, optionally pinned to custom weights."""
     email = normalise_email(email)
-    if "@" not in email or len(email) > 320:
-        raise ClientError(f"not an email address: {email!r}")
     try:
         pinned = None if weights is None else weights_mapping(validate_weights(weights))
     except WeightsError as error:
@@ -71,12 +81,8 @@ def create_client(
         )
         if exists:
             raise ClientError(f"a client with email {email} already exists")
-        client = Client(
-            id="cl_" + secrets.token_hex(8), email=email, pinned_weights=pinned
-        )
-        session.add(client)
-        api_key = add_api_key(session, client)
-    return IssuedClient(client_id=client.id, email=email, api_key=api_key)
+        client, api_key = register_client(session, email, pinned)
+    return IssuedClient(client_id=client.id, email=client.email, api_key=api_key)
 
 
 def find_client_by_key(session: Session, api_key: str) -> Client | None:

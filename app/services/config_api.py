@@ -3,7 +3,6 @@ outcome feedback (POST /feedback). Leads are known here only by keyed hashes."""
 
 import hashlib
 import hmac
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,9 +17,9 @@ from app.personalization.profile import ClientProfile
 from app.scoring import FACTOR_KEYS
 from app.services.clients import (
     ClientError,
-    add_api_key,
     find_client_by_key,
     normalise_email,
+    register_client,
 )
 from app.services.profiles import profile_of, update_stated_profile
 from app.services.weights import current_weights, refit, refit_due
@@ -103,28 +102,12 @@ class ConfigApi:
             elif not api_key or _owner(session, api_key) != client.id:
                 raise ConfigApiError(401, "Invalid API key")
             if profile:
-                try:
-                    update_stated_profile(client, profile)
-                except ClientError as error:
-                    raise ConfigApiError(400, str(error)) from None
+                _apply_profile(client, profile)
+            if profile or issued_key is not None:
                 session.flush()
                 refit(session, client)
-            elif issued_key is not None:
-                session.flush()
-                refit(session, client)
-            session.flush()
-            published = current_weights(session, client)
-            stated = profile_of(client)
-        body: dict[str, Any] = {
-            "client_id": client.id,
-            "email": client.email,
-            "weights": published.weights,
-            "method": published.method,
-            "version": published.version,
-            "personalised": published.personalised,
-            "is_new_client": issued_key is not None,
-            "profile": _profile_summary(stated),
-        }
+            body = _describe(session, client)
+        body["is_new_client"] = issued_key is not None
         if issued_key is not None:
             body["api_key"] = issued_key
         return body
@@ -137,30 +120,18 @@ class ConfigApi:
             client = session.get(Client, client_id)
             if client is None:
                 raise ConfigApiError(404, f"No client {client_id}")
-            try:
-                update_stated_profile(client, changes)
-            except ClientError as error:
-                raise ConfigApiError(400, str(error)) from None
+            _apply_profile(client, changes)
             session.flush()
             refit(session, client)
-            session.flush()
-            published = current_weights(session, client)
-            summary = _profile_summary(profile_of(client))
-        return {
-            "client_id": client_id,
-            "method": published.method,
-            "version": published.version,
-            "weights": published.weights,
-            "profile": summary,
-        }
+            return _describe(session, client)
 
     def _register(self, session: Session, email: str) -> tuple[Client, str]:
-        if "@" not in email or len(email) > 320:
-            raise ConfigApiError(400, f"not an email address: {email!r}")
-        client = Client(id="cl_" + secrets.token_hex(8), email=email)
-        session.add(client)
+        try:
+            client, api_key = register_client(session, email)
+        except ClientError as error:
+            raise ConfigApiError(400, str(error)) from None
         update_stated_profile(client, {})
-        return client, add_api_key(session, client)
+        return client, api_key
 
     def record_feedback(
         self,
@@ -226,6 +197,28 @@ class ConfigApi:
         if snapshot is None:
             raise ConfigApiError(422, NO_SNAPSHOT_MESSAGE)
         return snapshot.factor_values
+
+
+def _apply_profile(client: Client, changes: Mapping[str, Any]) -> None:
+    try:
+        update_stated_profile(client, changes)
+    except ClientError as error:
+        raise ConfigApiError(400, str(error)) from None
+
+
+def _describe(session: Session, client: Client) -> dict[str, Any]:
+    """The client's current weights and profile, as the Config API reports them."""
+    session.flush()
+    published = current_weights(session, client)
+    return {
+        "client_id": client.id,
+        "email": client.email,
+        "weights": published.weights,
+        "method": published.method,
+        "version": published.version,
+        "personalised": published.personalised,
+        "profile": _profile_summary(profile_of(client)),
+    }
 
 
 def _owner(session: Session, api_key: str) -> str | None:
