@@ -104,6 +104,14 @@ def choose_weights(
     if pinned is not None:
         return WeightChoice(CUSTOM, tuple(pinned), MappingProxyType({"pinned": True}))
     base = prior_choice(neighbours, vertical, neighbour_samples=neighbour_samples)
+    return personalise(base, own_fit)
+
+
+def personalise(base: WeightChoice, own_fit: FitResult | None) -> WeightChoice:
+    """Serve the client's own accepted fit under its prior's method, else the prior.
+
+    For callers that already hold the prior (computing it can mean a pooled fit).
+    """
     if own_fit is None or not own_fit.accepted:
         return WeightChoice(
             base.method,

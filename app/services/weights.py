@@ -13,7 +13,7 @@ from app.personalization.learning import FitResult, Sample, fit_weights
 from app.personalization.selection import (
     MIN_SIMILAR_CLIENTS,
     WeightChoice,
-    choose_weights,
+    personalise,
     prior_choice,
 )
 from app.personalization.similarity import Peer, nearest
@@ -139,13 +139,7 @@ def refit(session: Session, client: Client) -> WeightVersion | None:
         )
     if fit is not None and not fit.accepted and current and current.personalised:
         return None
-    choice = choose_weights(
-        pinned=None,
-        own_fit=fit,
-        neighbours=neighbours,
-        vertical=profile.vertical,
-        neighbour_samples=pooled,
-    )
+    choice = personalise(prior, fit)
     return _publish_if_changed(session, client, current, choice, fit, len(samples))
 
 
