@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,6 +65,7 @@ class RemoteConfigSource:
         except requests.RequestException as error:
             raise ConfigUnavailableError(f"Config API unreachable: {error}") from None
         if response.status_code in (401, 403):
+            self._forget(api_key)  # a revoked key must not live on in the copy
             return None
         if response.status_code != 200:
             raise ConfigUnavailableError(f"Config API answered {response.status_code}")
@@ -98,6 +99,17 @@ class RemoteConfigSource:
             tuple(DEFAULT_WEIGHTS.values()),
             "default",
         )
+
+    def _forget(self, api_key: str) -> None:
+        try:
+            with self._sessions.begin() as session:
+                session.execute(
+                    delete(CachedConfig).where(
+                        CachedConfig.key_hash == hash_api_key(api_key)
+                    )
+                )
+        except SQLAlchemyError:
+            log.exception("could not drop the stored config of a refused key")
 
     def _store(self, api_key: str, config: ClientConfig, payload: dict) -> None:
         try:

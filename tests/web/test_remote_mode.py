@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.migrations import upgrade
-from app.models import CachedConfig, Feedback, OutboxMessage
+from app.models import ApiKey, CachedConfig, Feedback, OutboxMessage
 from app.models.base import utcnow
 from tests.conftest import close_app
 
@@ -159,4 +159,35 @@ def test_remote_mode_end_to_end(tmp_path, central) -> None:
     finally:
         restarted.stop()
         scoring_server.stop()
+        close_app(scoring)
+
+
+def test_a_key_the_config_api_revokes_stops_scoring(tmp_path, central) -> None:
+    central_app, central_server = central
+    registered = requests.post(
+        f"{central_server.url}/config", json={"email": "o@acme.com"}, timeout=5
+    ).json()
+    scoring = make(tmp_path, "scoring", CONFIG_API_URL=central_server.url)
+    http = scoring.test_client()
+    request = {
+        "api_key": registered["api_key"],
+        "email": "o@acme.com",
+        "leads": [{"email": "a@b.co"}],
+    }
+    try:
+        assert http.post("/leads", json=request).status_code == 200
+        with central_app.extensions["conturs.sessions"].begin() as session:
+            session.execute(update(ApiKey).values(revoked_at=utcnow()))
+        configs = scoring.extensions["conturs.client_configs"]
+        configs.invalidate()  # a cold process: only the stored copy is left
+        assert http.post("/leads", json=request).status_code == 200  # no waiting
+        for _ in range(200):  # the background refresh hears the refusal
+            if http.post("/leads", json=request).status_code == 401:
+                break
+            threading.Event().wait(0.02)
+        else:
+            raise AssertionError("a revoked key kept scoring")
+        with scoring.extensions["conturs.sessions"]() as session:
+            assert session.scalar(select(CachedConfig)) is None
+    finally:
         close_app(scoring)
