@@ -1,6 +1,6 @@
 """Learning quality of personalised weights on a simulated world with known truth.
 
-The world states the product's premise (DESIGN §5): clients that are similar in
+The world states the product's premise: clients that are similar in
 profile space convert on similar signals. Clients live in several verticals, at
 one of five company-size bands and in one of six countries. A client's true
 weights are
@@ -441,7 +441,7 @@ def sensitivity(report: dict) -> dict:
 
 
 def checks(report: dict) -> list[tuple[str, bool, str]]:
-    """The issue's acceptance checks, each as (name, passed, figures)."""
+    """The quality bars the benchmark checks, each as (name, passed, figures)."""
     found = []
     five = report["by_similar_clients"][5]
     found.append(

@@ -1,4 +1,4 @@
-"""The dependency rule of DESIGN §2, checked over every module's imports.
+"""The layering rule, checked over every module's imports.
 
 web, admin, jobs, cli -> services -> models, crm, personalization -> scoring.
 """

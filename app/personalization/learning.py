@@ -1,4 +1,4 @@
-"""Learning a client's weights from outcome feedback (DESIGN §5).
+"""Learning a client's weights from outcome feedback.
 
 A weighted logistic regression on the ten factor values recorded at scoring time,
 label = reward > 0 and sample weight = |reward|, with an L2 penalty that pulls the
@@ -63,7 +63,7 @@ def sample_from_feedback(values: Sequence[float], action: str, key: str = "") ->
 
 @dataclass(frozen=True, slots=True)
 class FitSettings:
-    """Knobs of a refit; the defaults are the product's (DESIGN §5)."""
+    """Knobs of a refit; the defaults are the product's."""
 
     # Penalty toward the prior, in logistic-coefficient units, by the prior's method:
     # 1/tau^2, where tau^2 is how far clients' coefficients stray from that prior.

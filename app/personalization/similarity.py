@@ -19,7 +19,7 @@ SIZE_SHARE = 0.15
 COUNTRY_SHARE = 0.10
 ICP_SHARE = 0.15
 MIN_SIMILARITY = 0.5
-MIN_OUTCOMES = 30  # a peer's weights count once it could personalise (DESIGN §5)
+MIN_OUTCOMES = 30  # a peer's weights count once it could personalise itself
 DATA_HALF = 100.0  # outcomes at which a peer's data counts half of its similarity
 
 

@@ -1,7 +1,7 @@
 """Local emulations of HubSpot and Uspacy over real HTTP on loopback.
 
 Tests, the demo and local development reach the outside CRMs only through these
-emulations, so they follow `reference/hubspot.md` and `reference/uspacy.md` to the
+emulations, so they follow HubSpot's and Uspacy's API documentation to the
 field name. Nothing here imports the rest of the app: it stands in for the world.
 """
 

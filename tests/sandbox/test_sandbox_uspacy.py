@@ -1,4 +1,4 @@
-"""The Uspacy emulation against `reference/uspacy.md` §9: install/uninstall calls
+"""The Uspacy emulation against Uspacy's documented behaviour: install/uninstall calls
 with an HS256 JWT, rotating refresh, entities, fields, funnels, move-to-stage,
 webhooks with the confirmation handshake, retries, and the 429/403 knobs."""
 

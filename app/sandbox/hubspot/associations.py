@@ -1,4 +1,4 @@
-"""Associations v4 between deals and contacts (`reference/hubspot.md` §3.6):
+"""Associations v4 between deals and contacts (HubSpot's API documentation):
 per-record pages (≤ 500), batch read (≤ 1000 ids), default and labelled create,
 and archive. deal→contact is type 3, contact→deal type 4."""
 

@@ -1,6 +1,6 @@
 """CRM v3 object routes for contacts and deals: get, list with `after` paging,
-create, update, archive, and batch read/update/create (`reference/hubspot.md`
-§3.1–3.4). Batches take at most 100 inputs; missing ids give 207 with `errors[]`;
+create, update, archive, and batch read/update/create, as HubSpot documents them.
+Batches take at most 100 inputs; missing ids give 207 with `errors[]`;
 one invalid value fails the whole batch with 400."""
 
 from typing import Any

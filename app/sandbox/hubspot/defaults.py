@@ -1,8 +1,8 @@
 """What a fresh HubSpot portal already has: default property groups, the default
 contact and deal properties the app reads, and the default deal pipeline.
 
-Names, types and option values follow HubSpot's defaults (`reference/hubspot.md`
-§3.5, §3.7); labels are abbreviated.
+Names, types and option values follow HubSpot's documented defaults; labels are
+abbreviated.
 """
 
 from typing import Any

@@ -1,5 +1,5 @@
 """HubSpot's error bodies, shaped the way the real API sends them
-(`reference/hubspot.md` §1.3, §3.8, §4.2)."""
+(HubSpot's API documentation)."""
 
 import json
 import uuid

@@ -1,6 +1,6 @@
 """Turning store changes into HubSpot webhook events: which subscriptions a change
 matches (classic `contact.*`/`deal.*` and generic `object.*` with `objectTypeId`)
-and the payload fields each event type carries (`reference/hubspot.md` §2.2)."""
+and the payload fields each event type carries (HubSpot's API documentation)."""
 
 import random
 from typing import Any

@@ -1,5 +1,5 @@
 """OAuth routes: the consent page, `/oauth/v1/token`, token info, refresh-token
-deletion and the app-initiated uninstall (`reference/hubspot.md` §1)."""
+deletion and the app-initiated uninstall (HubSpot's API documentation)."""
 
 import html
 import secrets

@@ -1,6 +1,6 @@
 """Exact rolling-window rate limits: 110 calls per 10 s per installed account and
 5 searches per second per token, as HubSpot applies them to OAuth apps
-(`reference/hubspot.md` §4.1). Rejected calls do not use up the window."""
+(HubSpot's API documentation). Rejected calls do not use up the window."""
 
 import threading
 from collections import deque

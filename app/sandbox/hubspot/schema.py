@@ -1,4 +1,4 @@
-"""Properties, property groups and pipelines (`reference/hubspot.md` §3.5, §3.7):
+"""Properties, property groups and pipelines (HubSpot's API documentation):
 create/read/update/archive, 409 on duplicate names, HubSpot's type/fieldType
 pairs, enumeration options, and deal stages with `isClosed`/`probability`."""
 

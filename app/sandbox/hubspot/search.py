@@ -1,6 +1,6 @@
 """CRM search (`POST /crm/v3/objects/{type}/search`) with HubSpot's semantics:
 ORed filter groups of ANDed filters, one sort, `limit` ≤ 200, an offset cursor,
-the 10,000-result cap, and the filter-count limits (`reference/hubspot.md` §3.3)."""
+the 10,000-result cap, and the filter-count limits (HubSpot's API documentation)."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""HubSpot's webhook request signatures (`reference/hubspot.md` §2.4).
+"""HubSpot's webhook request signatures (HubSpot's API documentation).
 
 v3 = base64(HMAC-SHA256(secret, METHOD + URI + body + timestamp)) over the URI with
 exactly twelve escapes decoded; v1 = hex(SHA-256(secret + body)).

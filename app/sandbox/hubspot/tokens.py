@@ -1,6 +1,6 @@
 """The emulated app registration and its OAuth codes and tokens.
 
-Access tokens last 1800 s (`reference/hubspot.md` §1.3); refresh tokens live until
+Access tokens last 1800 s (HubSpot's API documentation); refresh tokens live until
 the app is uninstalled or the token is deleted, and refreshing returns the same
 refresh token (HubSpot's observed behaviour; rotation is unverified).
 """

@@ -1,4 +1,4 @@
-"""Webhook subscriptions of the app and their delivery (`reference/hubspot.md` §2).
+"""Webhook subscriptions of the app and their delivery (HubSpot's API documentation).
 
 Every CRM change the store reports becomes one event per matching subscription.
 Events of one portal are POSTed to the target URL as JSON arrays of fewer than 100,

@@ -1,6 +1,6 @@
 """The Uspacy Flask app: the guard (Bearer auth, 429 knob, call counting), auth
 refresh, users/me, apps, and the webhooks API with its confirmation link
-(`reference/uspacy.md` §9.2). Every route also answers with a trailing `/`."""
+(Uspacy's API documentation). Every route also answers with a trailing `/`."""
 
 from typing import Any
 

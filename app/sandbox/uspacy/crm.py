@@ -1,4 +1,4 @@
-"""Uspacy CRM routes (`reference/uspacy.md` §2, §3, §6, §9.2): entity types,
+"""Uspacy CRM routes (Uspacy's API documentation): entity types,
 records with Laravel paging, custom fields (422 on a duplicate code), funnels,
 kanban stages, reasons, and move-to-stage."""
 

@@ -1,7 +1,7 @@
 """In-memory Uspacy portals: records of leads, contacts, deals and companies,
 custom fields, funnels with stages, and the portal's outgoing webhooks.
 
-Shapes follow `reference/uspacy.md` §2, §3, §6 and the example records of §9.2.
+Shapes follow Uspacy's API documentation and its example records.
 Every change is reported to listeners as `(portal, action, entity, old_entity,
 user_id)` with action ∈ create | update | delete | updateStage.
 """

@@ -1,4 +1,4 @@
-"""Uspacy tokens (`reference/uspacy.md` §1, §5, §9): JWT-shaped access tokens
+"""Uspacy tokens (Uspacy's API documentation): JWT-shaped access tokens
 valid 1 day, refresh tokens valid 30 days that rotate on every refresh, and the
 install/uninstall JWT Uspacy sends to the app, HS256-signed with the app secret."""
 

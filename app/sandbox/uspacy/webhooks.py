@@ -1,5 +1,5 @@
-"""Outgoing Uspacy webhooks (`reference/uspacy.md` §9.2–9.3, ASSUMED where the
-reference says so): the confirmation handshake, then event envelopes for
+"""Outgoing Uspacy webhooks (as Uspacy documents them; shapes it leaves open
+are assumed): the confirmation handshake, then event envelopes for
 create/update/delete/updateStage, retried after 1 s, 5 s and 30 s on a non-2xx
 answer or a timeout over 10 s. There is no signature header."""
 

@@ -1,4 +1,4 @@
-"""Each factor's value at its boundaries (DESIGN §3)."""
+"""Each factor's value at its boundaries."""
 
 from datetime import UTC, datetime, timedelta
 

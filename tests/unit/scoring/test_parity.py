@@ -1,4 +1,4 @@
-"""The optimised engine against a plain, obviously-correct reading of DESIGN §3
+"""The optimised engine against a plain, obviously-correct reading of the scoring rules
 (the reference service's semantics), on thousands of random leads and clocks."""
 
 import random

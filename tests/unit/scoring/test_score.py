@@ -96,7 +96,7 @@ def test_weights_validation() -> None:
 
 
 def by_hand(values: list[float]) -> int:
-    """DESIGN §3: Σ weight x value in factor order, x100, clamped, half rounds up."""
+    """Σ weight x value in factor order, x100, clamped, half rounds up."""
     total = 0.0
     for weight, value in zip(WEIGHTS, values, strict=True):
         total += weight * value
