@@ -30,7 +30,14 @@ def _alias(lead: Mapping, key: str, alias: str) -> object:
 def factor_values(
     lead: Mapping, now: float, icp: IdealCustomerProfile = NO_ICP
 ) -> tuple[float, ...]:
-    """The ten factor values (each 0..1) of a lead, in FACTOR_KEYS order.
+    """The ten factor values (each 0..1) of a lead, in FACTOR_KEYS order."""
+    return read_lead(lead, now, icp)[1]
+
+
+def read_lead(
+    lead: Mapping, now: float, icp: IdealCustomerProfile = NO_ICP
+) -> tuple[str, tuple[float, ...]]:
+    """The lead's email as read (stripped) and its ten factor values, in one pass.
 
     `now` is the current Unix time in seconds. Raises LeadFieldError for a field whose
     type cannot be read; unknown fields are ignored.
@@ -92,7 +99,7 @@ def factor_values(
         else:
             activity = f.INACTIVE_VALUE
 
-    return (
+    return email, (
         1.0 if email else 0.0,
         1.0 if email and _EMAIL.fullmatch(email) else 0.0,
         1.0 if company else 0.0,

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import orjson
 
-from app.scoring import LeadFieldError, compute_score, factor_values
-from app.scoring.fields import text
+from app.scoring import LeadFieldError, compute_score
+from app.scoring.engine import read_lead
 from app.services.client_configs import ClientConfigCache, ConfigUnavailableError
 from app.services.score_encoding import encode_response
 from app.services.snapshots import SnapshotRecorder
@@ -94,8 +94,7 @@ class LeadScoringService:
             if type(lead) is not dict:
                 raise ScoringRequestError(400, f"leads[{index}] must be an object")
             try:
-                values = factor_values(lead, now, icp)
-                lead_email = text(lead.get("email"), "email")
+                lead_email, values = read_lead(lead, now, icp)
             except LeadFieldError as error:
                 raise ScoringRequestError(400, f"leads[{index}].{error}") from None
             score = compute_score(values, weights)
