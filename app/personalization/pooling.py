@@ -13,6 +13,12 @@ coefficient per factor, penalised toward the industry prior (or the defaults).
   coefficient up (+0.03 of weight, bias that more data does not remove) and
   unequal weights waste outcomes. With plain labels the pooled fit closes ~2.5
   points more of the AUC gap in the learning benchmark.
+- The estimate served is the posterior mean of the normalised coefficients
+  (Laplace approximation, restricted to non-negative coefficients;
+  `numerics.nonneg_posterior_mean`), not the constrained optimum: with ~1,000
+  outcomes for ten coefficients the optimum puts weakly supported factors on
+  zero; the mean closed ~1 point more of the AUC gap, in each of 21 simulated
+  worlds.
 - A neighbour's outcomes count with its similarity, and a neighbour with more than
   `max_outcomes` outcomes counts as if it had that many, so one large client does
   not outvote the others.
@@ -41,7 +47,11 @@ from app.personalization.learning import (
     prior_scale,
     to_weights,
 )
-from app.personalization.numerics import newton_nonneg, roc_auc
+from app.personalization.numerics import (
+    newton_nonneg,
+    nonneg_posterior_mean,
+    roc_auc,
+)
 from app.personalization.priors import Weights
 from app.personalization.similarity import Neighbour
 
@@ -98,6 +108,11 @@ def _fit(
     scale = prior_scale(x, y, s, prior)
     centre = np.concatenate([np.zeros(len(groups)), scale * np.asarray(prior)])
     penalty = np.concatenate([np.full(len(groups), 1e-4), np.full(N_FACTORS, l2)])
+    mean = nonneg_posterior_mean(
+        design, y, s, centre, penalty, intercepts=len(groups)
+    )
+    if mean is not None:
+        return to_weights(mean, floor)
     theta = newton_nonneg(design, y, s, centre, penalty, intercepts=len(groups))
     return to_weights(theta[len(groups) :], floor)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from app.personalization.learning import REWARDS, FitSettings, Sample, roc_auc
-from app.personalization.numerics import newton_nonneg
+from app.personalization.numerics import newton_nonneg, nonneg_posterior_mean
 from app.personalization.pooling import pooled_fit
 from app.personalization.priors import DEFAULT, PRIORS
 from app.personalization.selection import choose_weights, prior_choice
@@ -145,6 +145,44 @@ def test_newton_nonneg_converges_from_a_saturated_start():
     free = np.r_[np.ones(5, bool), theta[5:] > 0]
     assert np.abs(grad[free]).max() < 1e-4  # stationary in the free coefficients
     assert (grad[~free] >= -1e-6).all()  # and no held coefficient wants to grow
+
+
+def logistic_data(n: int, beta: np.ndarray, seed: int):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, len(beta)))
+    y = rng.random(n) < 1 / (1 + np.exp(-(-2.0 + x @ beta)))
+    design = np.column_stack([np.ones(n), x])
+    width = len(beta) + 1
+    return design, y, np.ones(n), np.zeros(width), np.r_[1e-4, np.full(width - 1, 1.0)]
+
+
+def test_posterior_mean_is_normalised_deterministic_and_finds_the_truth():
+    beta = np.array([3.0, 2.0, 1.0, 0.5])
+    data = logistic_data(20_000, beta, seed=3)
+    mean = nonneg_posterior_mean(*data)
+    assert mean is not None
+    assert (mean >= 0).all() and np.isclose(mean.sum(), 1.0)
+    assert np.abs(mean - beta / beta.sum()).max() < 0.03
+    assert np.array_equal(mean, nonneg_posterior_mean(*data))
+
+
+def test_posterior_mean_keeps_an_unsupported_factor_small_but_not_at_zero():
+    # the constrained optimum puts a factor without effect on exactly zero, or
+    # above it, depending on the draw; the mean weighs what the data allow
+    beta = np.array([3.0, 2.0, 0.0])
+    means, optima = [], []
+    for seed in range(6):
+        design, y, s, centre, penalty = logistic_data(400, beta, seed)
+        means.append(nonneg_posterior_mean(design, y, s, centre, penalty)[2])
+        theta = newton_nonneg(design, y, s, centre, penalty)[1:]
+        optima.append(theta[2] / theta.sum())
+    assert all(0 < m < 0.15 for m in means)
+    assert min(optima) == 0.0
+
+
+def test_posterior_mean_gives_up_when_no_draw_is_non_negative():
+    design, y, s, centre, penalty = logistic_data(5000, np.array([3.0, -4.0]), 4)
+    assert nonneg_posterior_mean(design, y, s, centre, penalty) is None
 
 
 def test_prior_choice_serves_the_pooled_fit_of_similar_clients():
