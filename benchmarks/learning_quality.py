@@ -45,13 +45,19 @@ truth" (the oracle) is the AUC of the exact mean of the chosen neighbours' true
 weights, i.e. what a perfect estimate of their shared signals would reach.
 
     python benchmarks/learning_quality.py [--seed N] [--quick] [--json]
-                                          [--client-noise SD] [--no-sensitivity]
+                                          [--worlds N] [--client-noise SD]
+                                          [--no-sensitivity]
     python benchmarks/learning_quality.py --seeds 1-7 [--quick] [--json]
 
---seeds runs the benchmark once per seed and prints each seed's 5 x 200 gap
-closed, its oracle and its failed checks, then their mean: one seed's figure
-moves by several points with the world drawn, so compare estimators on the mean.
-The figures of a single seed are defined as before.
+The tables are one world's (--seed). The 70 % target is about the method, not
+about one draw of the world: a single world's 5 x 200 figure moves by ~7 points
+with the draw (so does the oracle's), so --worlds N (default 40, 60 with --quick)
+reruns the similar-clients scenario in worlds 1..N and checks the mean's 95 %
+lower bound (mean - 2 SE); the share of single worlds that reach 70 % is printed
+beside it.
+
+--seeds runs the whole benchmark once per seed and prints each seed's 5 x 200 gap
+closed, its oracle and its failed per-world checks, then their mean.
 
 Exits 1 when an acceptance check fails.
 """
@@ -95,6 +101,9 @@ SIZE_EFFECT = 0.15  # sd per factor of the log-weight change per decade of emplo
 COUNTRY_EFFECT = 0.10  # sd per factor of a country's log-weight shift in a vertical
 CLIENT_NOISE = 0.20  # sd per factor of the idiosyncratic log-weight noise
 NOISE_LEVELS = (0.1, 0.2, 0.3)  # the sensitivity table
+TARGET_GAP = 0.70  # share of the default -> truth AUC gap that 5 x 200 must close
+WORLDS = 40  # worlds behind the expected 5 x 200 figure (~1.2 s each)
+QUICK_WORLDS = 60  # with --quick: smaller worlds (~0.4 s each), so more of them
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -269,10 +278,13 @@ def run(
     quick: bool = False,
     client_noise: float = CLIENT_NOISE,
     own: bool = True,
+    similar_counts: tuple[int, ...] = SIMILAR_COUNTS,
 ) -> dict:
     """Simulate, learn through the product code, and return every figure.
 
-    own=False measures only the similar-clients scenarios (the sensitivity table).
+    own=False measures only the similar-clients scenarios (the sensitivity table
+    and the figures over many worlds); `similar_counts` limits them. Neither
+    changes a random draw, so the figures that are computed stay the same.
     """
     rng = np.random.default_rng(seed)
     n_verticals, n_targets = (3, 4) if quick else (6, 8)
@@ -288,7 +300,7 @@ def run(
     by_size = {n: {k: [] for k in keys} for n in OWN_SIZES}
     by_similar = {
         m: {"auc": [], "averaged": [], "oracle": [], "method": None}
-        for m in SIMILAR_COUNTS
+        for m in similar_counts
     }
     bands_x, bands_p, bands_w = [], [], {k: [] for k in ("default", "served", "true")}
     peers, truth_of, samples_of, clients = build_world(
@@ -301,7 +313,7 @@ def run(
         baseline["default"].append(expected_auc(DEFAULT, x, p))
         baseline["industry_prior"].append(expected_auc(PRIORS[client.vertical], x, p))
         baseline["true"].append(expected_auc(client.truth, x, p))
-        for m in SIMILAR_COUNTS:
+        for m in similar_counts:
             found = nearest(client.profile, peers, k=m) if m else []
             choice = prior_choice(found, client.vertical, neighbour_samples=samples_of)
             by_similar[m]["auc"].append(expected_auc(choice.weights, x, p))
@@ -363,7 +375,7 @@ def run(
     true_auc = np.mean(baseline["true"])
     gap = {
         m: (np.mean(by_similar[m]["auc"]) - default_auc) / (true_auc - default_auc)
-        for m in SIMILAR_COUNTS
+        for m in similar_counts
     }
     similar = {
         m: {
@@ -443,14 +455,17 @@ def sensitivity(report: dict) -> dict:
 def checks(report: dict) -> list[tuple[str, bool, str]]:
     """The quality bars the benchmark checks, each as (name, passed, figures)."""
     found = []
-    five = report["by_similar_clients"][5]
-    found.append(
-        (
-            "similar_clients (5 x 200) closes >= 70 % of the AUC gap",
-            five["method"] == "similar_clients" and five["gap_closed"] >= 0.70,
-            f"{five['gap_closed']:.0%} via {five['method']}",
+    worlds = report.get("over_worlds")
+    if worlds:
+        found.append(
+            (
+                "similar_clients (5 x 200) closes >= 70 % of the AUC gap "
+                "(expected over worlds, 95 % lower bound)",
+                worlds["all_similar_clients"] and worlds["lower_bound"] >= TARGET_GAP,
+                f"{worlds['mean_gap_closed']:.1%} ± {2 * worlds['se']:.1%} over "
+                f"{worlds['n']} worlds, lower bound {worlds['lower_bound']:.1%}",
+            )
         )
-    )
     for m, d in report["by_similar_clients"].items():
         if d["method"] != "similar_clients":
             continue
@@ -484,6 +499,68 @@ def checks(report: dict) -> list[tuple[str, bool, str]]:
             )
         )
     return found
+
+
+def five_by_200(report: dict) -> dict:
+    """One world's figures with 5 similar clients x 200 outcomes each."""
+    five = report["by_similar_clients"][5]
+    return {
+        "seed": report["seed"],
+        "method": five["method"],
+        "gap_closed": five["gap_closed"],
+        "oracle_gap_closed": five["oracle_gap_closed"],
+        "vs_industry_prior": five["vs_industry_prior"]["mean"],
+    }
+
+
+def over_worlds(seeds: list[int], quick: bool, client_noise: float) -> dict:
+    """The 5 x 200 figures in each of several worlds, and what they say together.
+
+    A world is one draw of verticals, their centres and profile effects, the
+    clients and their outcomes. A method's quality is its expected figure over
+    worlds; one world's figure moves by ~7 points with the draw (the oracle's
+    too), so the check is on the mean and its 95 % lower bound (mean - 2 SE),
+    and the share of single worlds that reach the target is reported beside it.
+    Only the similar-clients scenario is run (no own learning), ~1.2 s a world.
+    """
+    rows = [
+        five_by_200(run(seed, quick, client_noise, own=False, similar_counts=(5,)))
+        for seed in seeds
+    ]
+    return summarise_worlds(rows)
+
+
+def summarise_worlds(rows: list[dict]) -> dict:
+    gaps = np.array([r["gap_closed"] for r in rows])
+    se = float(gaps.std(ddof=1) / np.sqrt(len(gaps))) if len(gaps) > 1 else 0.0
+    oracles = [r["oracle_gap_closed"] for r in rows if r["oracle_gap_closed"]]
+    return {
+        "n": len(rows),
+        "mean_gap_closed": float(gaps.mean()),
+        "se": se,
+        "lower_bound": float(gaps.mean()) - 2 * se,
+        "min": float(gaps.min()),
+        "max": float(gaps.max()),
+        "share_reaching_target": float((gaps >= TARGET_GAP).mean()),
+        "mean_oracle_gap_closed": float(np.mean(oracles)) if oracles else None,
+        "mean_vs_industry_prior": float(
+            np.mean([r["vs_industry_prior"] for r in rows])
+        ),
+        "all_similar_clients": all(r["method"] == "similar_clients" for r in rows),
+        "worlds": rows,
+    }
+
+
+def render_worlds(worlds: dict) -> str:
+    return (
+        f"5 similar clients x 200 outcomes over {worlds['n']} worlds: gap closed "
+        f"{worlds['mean_gap_closed']:.1%} ± {2 * worlds['se']:.1%} (2 SE; lower "
+        f"bound {worlds['lower_bound']:.1%}); single worlds "
+        f"{worlds['min']:.0%} to {worlds['max']:.0%}, "
+        f"{worlds['share_reaching_target']:.0%} of them >= {TARGET_GAP:.0%}; "
+        f"their mean truth {_pct(worlds['mean_oracle_gap_closed'])}; "
+        f"vs industry_prior {worlds['mean_vs_industry_prior']:+.4f} AUC"
+    )
 
 
 def _pct(value: float | None) -> str:
@@ -537,6 +614,8 @@ def render(report: dict, results: list[tuple[str, bool, str]]) -> str:
                 f"{diff['mean']:+.4f} ± {2 * diff['se']:.4f} | "
                 f"{_pct(row['oracle_gap_closed'])}{mark}"
             )
+    if "over_worlds" in report:
+        lines += ["", render_worlds(report["over_worlds"])]
     lines += ["", "band      | " + " | ".join(f"{k:>22}" for k in report["bands"])]
     for band in BANDS:
         cells = []
@@ -572,28 +651,22 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def over_seeds(seeds: list[int], quick: bool, client_noise: float) -> dict:
-    """Each seed's 5 x 200 figures and failed checks, and their mean."""
+    """Each seed's full run: its 5 x 200 figures and failed per-world checks.
+
+    The expected 5 x 200 figure and its check come from `over_worlds` (--worlds);
+    the mean printed here is for information.
+    """
     rows = []
     for seed in seeds:
         report = run(seed, quick, client_noise)
-        five = report["by_similar_clients"][5]
-        rows.append(
-            {
-                "seed": seed,
-                "method": five["method"],
-                "gap_closed": five["gap_closed"],
-                "oracle_gap_closed": five["oracle_gap_closed"],
-                "failed": [n for n, ok, _ in checks(report) if not ok],
-            }
-        )
-    gaps = np.array([r["gap_closed"] for r in rows])
-    se = float(gaps.std(ddof=1) / np.sqrt(len(gaps))) if len(gaps) > 1 else 0.0
-    return {"seeds": rows, "mean_gap_closed": float(gaps.mean()), "se": se}
+        failed = [n for n, ok, _ in checks(report) if not ok]
+        rows.append({**five_by_200(report), "failed": failed})
+    return summarise_worlds(rows)
 
 
 def render_seeds(summary: dict) -> str:
     lines = ["seed | 5 x 200 gap closed | their mean truth | failed checks"]
-    for r in summary["seeds"]:
+    for r in summary["worlds"]:
         failed = "; ".join(r["failed"]) or "none"
         lines.append(
             f"{r['seed']:>4} | {r['gap_closed']:>18.0%} | "
@@ -626,11 +699,19 @@ def main(argv: list[str] | None = None) -> int:
         help="skip the table over idiosyncratic noise levels",
     )
     parser.add_argument(
+        "--worlds",
+        type=int,
+        help=f"worlds (seeds 1..N) behind the expected 5 x 200 figure and its "
+        f"check; default {WORLDS}, {QUICK_WORLDS} with --quick; 0 skips both",
+    )
+    parser.add_argument(
         "--seeds",
         help="run each seed (e.g. 1-7 or 1,3,5) and print the per-seed 5 x 200 "
         "figures and their mean; no sensitivity table",
     )
     args = parser.parse_args(argv)
+    if args.worlds is None:
+        args.worlds = QUICK_WORLDS if args.quick else WORLDS
     started = time.perf_counter()
     if args.seeds:
         summary = over_seeds(parse_seeds(args.seeds), args.quick, args.client_noise)
@@ -639,8 +720,12 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(summary, indent=2, default=_plain))
         else:
             print(render_seeds(summary) + f"\n\n{summary['seconds']} s")
-        return 0 if not any(r["failed"] for r in summary["seeds"]) else 1
+        return 0 if not any(r["failed"] for r in summary["worlds"]) else 1
     report = run(args.seed, args.quick, args.client_noise)
+    if args.worlds:
+        report["over_worlds"] = over_worlds(
+            list(range(1, args.worlds + 1)), args.quick, args.client_noise
+        )
     results = checks(report)
     if not (args.quick or args.no_sensitivity):
         report["sensitivity"] = sensitivity(report)
