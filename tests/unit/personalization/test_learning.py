@@ -10,6 +10,7 @@ from app.personalization.learning import (
     FitSettings,
     Sample,
     cap_change,
+    estimate_weights,
     fit_weights,
     fold_of,
     roc_auc,
@@ -212,3 +213,16 @@ def test_cap_change_limits_every_factor_and_keeps_the_sum():
     assert sum(capped) == pytest.approx(1.0)
     assert max(abs(a - b) for a, b in zip(capped, DEFAULT, strict=True)) <= 0.05 + 1e-9
     assert capped[0] == pytest.approx(0.15)
+
+
+def test_estimate_weights_falls_back_to_the_constrained_optimum():
+    # a strongly harmful factor: no posterior draw is non-negative, yet the
+    # weights still come out (the harmful factor on the floor)
+    rng = np.random.default_rng(4)
+    x = rng.random((5000, 2))
+    y = rng.random(5000) < 1 / (1 + np.exp(-(-2.0 + x @ np.array([3.0, -4.0]))))
+    design = np.column_stack([np.ones(5000), x])
+    weights = estimate_weights(
+        design, y, np.ones(5000), np.zeros(3), np.r_[1e-4, 1.0, 1.0], floor=0.01
+    )
+    assert weights == pytest.approx((0.99, 0.01))
