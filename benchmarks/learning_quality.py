@@ -101,6 +101,14 @@ SIZE_EFFECT = 0.15  # sd per factor of the log-weight change per decade of emplo
 COUNTRY_EFFECT = 0.10  # sd per factor of a country's log-weight shift in a vertical
 CLIENT_NOISE = 0.20  # sd per factor of the idiosyncratic log-weight noise
 NOISE_LEVELS = (0.1, 0.2, 0.3)  # the sensitivity table
+COLUMNS = (  # the weights compared as own outcomes grow
+    "default",
+    "industry_prior",
+    "similar_clients",
+    "served",
+    "own_only",
+    "true",
+)
 TARGET_GAP = 0.70  # share of the default -> truth AUC gap that 5 x 200 must close
 WORLDS = 40  # worlds behind the expected 5 x 200 figure (~1.2 s each)
 QUICK_WORLDS = 60  # with --quick: smaller worlds (~0.4 s each), so more of them
@@ -289,15 +297,7 @@ def run(
     rng = np.random.default_rng(seed)
     n_verticals, n_targets = (3, 4) if quick else (6, 8)
     verticals = [str(v) for v in rng.choice(sorted(PRIORS), n_verticals, replace=False)]
-    keys = (
-        "default",
-        "industry_prior",
-        "similar_clients",
-        "served",
-        "own_only",
-        "true",
-    )
-    by_size = {n: {k: [] for k in keys} for n in OWN_SIZES}
+    by_size = {n: {k: [] for k in COLUMNS} for n in OWN_SIZES}
     by_similar = {
         m: {"auc": [], "averaged": [], "oracle": [], "method": None}
         for m in similar_counts
@@ -574,18 +574,10 @@ def render(report: dict, results: list[tuple[str, bool, str]]) -> str:
         "held-out leads each; expected ROC-AUC, mean over clients)",
         "",
     ]
-    cols = (
-        "default",
-        "industry_prior",
-        "similar_clients",
-        "served",
-        "own_only",
-        "true",
-    )
-    lines.append("own outcomes | " + " | ".join(f"{c:>15}" for c in cols))
+    lines.append("own outcomes | " + " | ".join(f"{c:>15}" for c in COLUMNS))
     for n, row in report["by_own_outcomes"].items():
         lines.append(
-            f"{n:>12} | " + " | ".join(f"{row[c]['mean']:>15.3f}" for c in cols)
+            f"{n:>12} | " + " | ".join(f"{row[c]['mean']:>15.3f}" for c in COLUMNS)
         )
     lines += [
         "",

@@ -38,6 +38,20 @@ def roc_auc(
     return float((pos * (below + 0.5 * neg)).sum() / (total_pos * total_neg))
 
 
+def _probabilities(x: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(x @ theta)))
+
+
+def _gradient(x, y, s, p, theta, centre, penalty) -> np.ndarray:
+    """Gradient of the penalised weighted log-loss at `theta` (p: its probabilities)."""
+    return x.T @ (s * (p - y)) + penalty * (theta - centre)
+
+
+def _hessian(x, s, p, penalty) -> np.ndarray:
+    """Hessian of the penalised weighted log-loss (p: the probabilities there)."""
+    return (x.T * (s * p * (1.0 - p))) @ x + np.diag(penalty)
+
+
 def newton(
     x: np.ndarray,
     y: np.ndarray,
@@ -64,9 +78,9 @@ def newton(
     theta = centre.copy()
     current = objective(theta)
     for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(x @ theta)))
-        grad = x.T @ (s * (p - y)) + penalty * (theta - centre)
-        hess = (x.T * (s * p * (1.0 - p))) @ x + np.diag(penalty)
+        p = _probabilities(x, theta)
+        grad = _gradient(x, y, s, p, theta, centre, penalty)
+        hess = _hessian(x, s, p, penalty)
         step = np.linalg.solve(hess, grad)
         step *= min(1.0, MAX_STEP / max(float(np.abs(step).max()), 1e-300))
         size = 1.0
@@ -116,8 +130,7 @@ def newton_nonneg(
         if negative.any():
             free &= ~negative
             continue
-        p = 1.0 / (1.0 + np.exp(-(x @ theta)))
-        grad = x.T @ (s * (p - y)) + penalty * (theta - centre)
+        grad = _gradient(x, y, s, _probabilities(x, theta), theta, centre, penalty)
         grad[free] = 0.0
         best = int(np.argmin(grad))
         if grad[best] >= -1e-9:
@@ -161,8 +174,7 @@ def nonneg_posterior_mean(
     uses the constrained optimum (`newton_nonneg`).
     """
     theta = newton(x, y, s, centre, penalty)
-    p = 1.0 / (1.0 + np.exp(-(x @ theta)))
-    hess = (x.T * (s * p * (1.0 - p))) @ x + np.diag(penalty)
+    hess = _hessian(x, s, _probabilities(x, theta), penalty)
     try:
         cov = np.linalg.inv(hess)[intercepts:, intercepts:]
         root = np.linalg.cholesky((cov + cov.T) / 2)

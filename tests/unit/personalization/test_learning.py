@@ -10,7 +10,7 @@ from app.personalization.learning import (
     FitSettings,
     Sample,
     cap_change,
-    estimate_weights,
+    fit_toward_prior,
     fit_weights,
     fold_of,
     roc_auc,
@@ -215,14 +215,11 @@ def test_cap_change_limits_every_factor_and_keeps_the_sum():
     assert capped[0] == pytest.approx(0.15)
 
 
-def test_estimate_weights_falls_back_to_the_constrained_optimum():
+def test_fit_toward_prior_falls_back_to_the_constrained_optimum():
     # a strongly harmful factor: no posterior draw is non-negative, yet the
     # weights still come out (the harmful factor on the floor)
     rng = np.random.default_rng(4)
     x = rng.random((5000, 2))
     y = rng.random(5000) < 1 / (1 + np.exp(-(-2.0 + x @ np.array([3.0, -4.0]))))
-    design = np.column_stack([np.ones(5000), x])
-    weights = estimate_weights(
-        design, y, np.ones(5000), np.zeros(3), np.r_[1e-4, 1.0, 1.0], floor=0.01
-    )
+    weights = fit_toward_prior(x, y, np.ones(5000), (0.5, 0.5), l2=1.0, floor=0.01)
     assert weights == pytest.approx((0.99, 0.01))
