@@ -70,34 +70,47 @@ class Account:
         return None
 
 
-def default_pipeline(now: str) -> dict[str, Any]:
-    stages = [
-        {
-            "id": stage_id,
-            "label": label,
-            "displayOrder": order,
-            "metadata": {
-                "isClosed": "true" if closed else "false",
-                "probability": probability,
-            },
-            "createdAt": now,
-            "updatedAt": now,
-            "archived": False,
-            "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
-        }
-        for order, (stage_id, label, probability, closed) in enumerate(
-            defaults.DEFAULT_PIPELINE_STAGES
-        )
-    ]
+def pipeline(
+    pipeline_id: str,
+    label: str,
+    order: int,
+    stages: list[tuple[str, str, str, bool]],
+    now: str,
+) -> dict[str, Any]:
+    """A deal pipeline as HubSpot returns it; stages are (id, label, probability,
+    is_closed)."""
     return {
-        "id": "default",
-        "label": "Sales Pipeline",
-        "displayOrder": 0,
-        "stages": stages,
+        "id": pipeline_id,
+        "label": label,
+        "displayOrder": order,
+        "stages": [
+            {
+                "id": stage_id,
+                "label": stage_label,
+                "displayOrder": stage_order,
+                "metadata": {
+                    "isClosed": "true" if closed else "false",
+                    "probability": probability,
+                },
+                "createdAt": now,
+                "updatedAt": now,
+                "archived": False,
+                "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+            }
+            for stage_order, (stage_id, stage_label, probability, closed) in enumerate(
+                stages
+            )
+        ],
         "createdAt": now,
         "updatedAt": now,
         "archived": False,
     }
+
+
+def default_pipeline(now: str) -> dict[str, Any]:
+    return pipeline(
+        "default", "Sales Pipeline", 0, defaults.DEFAULT_PIPELINE_STAGES, now
+    )
 
 
 def new_account(

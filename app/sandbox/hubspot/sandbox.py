@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from app.sandbox.clock import Clock, SystemClock
-from app.sandbox.hubspot import api
+from app.sandbox.hubspot import api, model
 from app.sandbox.hubspot.actors import UserActions
 from app.sandbox.hubspot.ratelimit import (
     SEARCH_LIMIT,
@@ -171,30 +171,9 @@ class HubSpotSandbox:
 
         now = iso(self.clock.now())
         account = self.store.account(hub_id)
-        pipeline = {
-            "id": pipeline_id,
-            "label": label,
-            "displayOrder": len(account.pipelines["deals"]),
-            "stages": [
-                {
-                    "id": sid,
-                    "label": slabel,
-                    "displayOrder": i,
-                    "metadata": {
-                        "isClosed": "true" if closed else "false",
-                        "probability": probability,
-                    },
-                    "createdAt": now,
-                    "updatedAt": now,
-                    "archived": False,
-                    "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
-                }
-                for i, (sid, slabel, probability, closed) in enumerate(stages)
-            ],
-            "createdAt": now,
-            "updatedAt": now,
-            "archived": False,
-        }
+        pipeline = model.pipeline(
+            pipeline_id, label, len(account.pipelines["deals"]), stages, now
+        )
         with self.store.lock:
             account.pipelines["deals"].append(pipeline)
         return pipeline

@@ -20,6 +20,7 @@ from typing import Any
 import requests
 
 from app.sandbox.clock import Clock
+from app.sandbox.delivery import post_recorded
 from app.sandbox.hubspot import signing
 from app.sandbox.hubspot.events import build_events, type_id_of
 from app.sandbox.hubspot.store import Account, Change
@@ -229,20 +230,15 @@ class Webhooks:
             "headers": sent,
             "events": len(events),
         }
-        try:
-            answer = self._session.post(
-                url,
-                data=body.encode(),
-                headers=sent,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-            answer.close()
-            record["status"] = answer.status_code
-            ok = 200 <= answer.status_code < 300
-        except requests.RequestException as failure:
-            record["error"] = type(failure).__name__
-            ok = False
+        ok = post_recorded(
+            self._session,
+            url,
+            record,
+            data=body.encode(),
+            headers=sent,
+            timeout=self.timeout,
+            allow_redirects=False,
+        )
         with self._cond:
             self.deliveries.append(record)
         return ok

@@ -14,6 +14,7 @@ from typing import Any
 import requests
 
 from app.sandbox.clock import Clock
+from app.sandbox.delivery import post_recorded
 from app.sandbox.uspacy.store import Portal
 
 DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0)
@@ -112,14 +113,9 @@ class UspacyWebhooks:
                 if self._stop.wait(delay):
                     return
                 record: dict[str, Any] = {"url": url, "attempt": attempt, "body": body}
-                try:
-                    answer = self._session.post(url, json=body, timeout=self.timeout)
-                    answer.close()
-                    record["status"] = answer.status_code
-                    ok = 200 <= answer.status_code < 300
-                except requests.RequestException as failure:
-                    record["error"] = type(failure).__name__
-                    ok = False
+                ok = post_recorded(
+                    self._session, url, record, json=body, timeout=self.timeout
+                )
                 with self._lock:
                     self.deliveries.append(record)
                 if ok:
