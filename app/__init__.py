@@ -33,15 +33,15 @@ def _register_storage(app: Flask) -> None:
 
 
 def _register_services(app: Flask) -> None:
-    from app.services.client_configs import ClientConfigCache, LocalConfigSource
-    from app.services.config_api import ConfigApi
-    from app.services.lead_scoring import LeadScoringService
-    from app.services.remote_config import (
+    from app.services.learning.config import ConfigApi
+    from app.services.learning.remote import (
         FeedbackOutbox,
         RemoteConfigSource,
         RemoteFeedback,
     )
-    from app.services.snapshots import SnapshotRecorder
+    from app.services.scoring.configs import ClientConfigCache, LocalConfigSource
+    from app.services.scoring.leads import LeadScoringService
+    from app.services.scoring.recorder import SnapshotRecorder
 
     sessions = app.extensions["conturs.sessions"]
     secret = app.config["SECRET_KEY"]

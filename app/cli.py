@@ -7,7 +7,7 @@ import click
 from flask import Flask
 
 from app import create_app
-from app.services.clients import ClientError, create_client
+from app.services.learning.clients import ClientError, create_client
 
 
 class _Context:
@@ -93,7 +93,7 @@ def clients_create(ctx: _Context, email: str, weights: str | None) -> None:
 @pass_context
 def clients_profile(ctx: _Context, client_id: str, **stated: object) -> None:
     """State a client's profile (given options only) and print its new weights."""
-    from app.services.config_api import ConfigApiError
+    from app.services.learning.config import ConfigApiError
 
     changes = {k: v for k, v in stated.items() if v not in (None, ())}
     if "icp_industries" in changes:
@@ -120,7 +120,7 @@ def weights() -> None:
 @pass_context
 def weights_refit(ctx: _Context, client_id: str | None, refit_all: bool) -> None:
     """Refit weights now and print each client's current version as JSON."""
-    from app.services.weights import refit_clients
+    from app.services.learning.weights import refit_clients
 
     if bool(client_id) == refit_all:
         raise click.UsageError("give exactly one of --client ID or --all")

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.migrations import upgrade
-from app.services.clients import IssuedClient, create_client
+from app.services.learning.clients import IssuedClient, create_client
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 

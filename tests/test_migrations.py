@@ -33,7 +33,7 @@ def test_absent_pinned_weights_are_sql_null(database_url: str) -> None:
     from sqlalchemy import text
 
     from app.db import make_session_factory
-    from app.services.clients import create_client
+    from app.services.learning.clients import create_client
 
     engine = create_engine(database_url)
     try:

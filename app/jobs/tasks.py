@@ -4,7 +4,7 @@ from flask import Flask
 from huey import crontab
 
 from app.jobs.queue import JobQueue
-from app.services.weights import refit_clients
+from app.services.learning.weights import refit_clients
 
 
 def register_tasks(queue: JobQueue, app: Flask) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Client
-from app.services.clients import add_api_key, create_client
+from app.services.learning.clients import add_api_key, create_client
 
 DEMO_EMAIL = "demo@conturs.local"
 

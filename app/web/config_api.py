@@ -6,7 +6,7 @@ import orjson
 from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
-from app.services.config_api import ConfigApiError
+from app.services.learning.config import ConfigApiError
 from app.web.errors import json_error
 
 bp = Blueprint("config_api", __name__)

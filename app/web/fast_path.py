@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from app.services.lead_scoring import LeadScoringService, ScoringRequestError
+from app.services.scoring.leads import LeadScoringService, ScoringRequestError
 
 _STATUS_LINES = {
     200: "200 OK",

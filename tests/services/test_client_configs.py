@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from app.scoring import DEFAULT_WEIGHTS
-from app.services.client_configs import (
+from app.services.scoring.configs import (
     ClientConfigCache,
     ConfigUnavailableError,
     build_config,

@@ -177,7 +177,7 @@ def test_similar_clients_needs_five(app, client, peers, method) -> None:
 
 
 def test_pinned_weights_are_never_overridden(app, client) -> None:
-    from app.services.clients import create_client
+    from app.services.learning.clients import create_client
 
     issued = create_client(
         app.extensions["conturs.sessions"], "pin@acme.com", {"lead_status": 1.0}

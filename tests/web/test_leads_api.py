@@ -6,7 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app.scoring import FACTOR_KEYS
-from app.services.clients import IssuedClient
+from app.services.learning.clients import IssuedClient
 from tests.examples import EXAMPLE_LEADS
 
 
@@ -155,7 +155,7 @@ def test_other_routes_answer_json(client) -> None:
 
 
 def test_pinned_weights_are_used(client, app) -> None:
-    from app.services.clients import create_client
+    from app.services.learning.clients import create_client
 
     weights = {"lead_status": 1.0}
     issued = create_client(app.extensions["conturs.sessions"], "p@x.io", weights)

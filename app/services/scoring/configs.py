@@ -22,10 +22,14 @@ from app.scoring import (
     validate_weights,
 )
 from app.scoring.icp import NO_ICP
-from app.services.clients import find_client_by_key, hash_api_key, normalise_email
-from app.services.profiles import profile_of
-from app.services.score_encoding import ScoreEncoder
-from app.services.weights import current_weights
+from app.services.learning.clients import (
+    find_client_by_key,
+    hash_api_key,
+    normalise_email,
+)
+from app.services.learning.profiles import profile_of
+from app.services.learning.weights import current_weights
+from app.services.scoring.encoding import ScoreEncoder
 
 log = logging.getLogger(__name__)
 

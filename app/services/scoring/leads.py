@@ -11,9 +11,9 @@ import orjson
 
 from app.scoring import LeadFieldError, compute_score
 from app.scoring.engine import read_lead
-from app.services.client_configs import ClientConfigCache, ConfigUnavailableError
-from app.services.score_encoding import encode_response
-from app.services.snapshots import SnapshotRecorder
+from app.services.scoring.configs import ClientConfigCache, ConfigUnavailableError
+from app.services.scoring.encoding import encode_response
+from app.services.scoring.recorder import SnapshotRecorder
 
 
 class ScoringRequestError(Exception):

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 
 from app.models import Client
 from app.personalization.profile import ClientProfile, profile_from_email, with_stated
-from app.services.clients import ClientError
+from app.services.learning.clients import ClientError
 
 STATED_FIELDS = (
     "industry",

@@ -15,14 +15,14 @@ from app.models import Client, Feedback, LeadSnapshot
 from app.personalization.learning import REWARDS, sample_from_feedback
 from app.personalization.profile import ClientProfile
 from app.scoring import FACTOR_KEYS
-from app.services.clients import (
+from app.services.learning.clients import (
     ClientError,
     find_client_by_key,
     normalise_email,
     register_client,
 )
-from app.services.profiles import profile_of, update_stated_profile
-from app.services.weights import current_weights, refit, refit_due
+from app.services.learning.profiles import profile_of, update_stated_profile
+from app.services.learning.weights import current_weights, refit, refit_due
 
 
 class ConfigApiError(Exception):

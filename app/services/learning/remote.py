@@ -26,18 +26,18 @@ from app.personalization.profile import (
     normalise_size,
 )
 from app.scoring import DEFAULT_WEIGHTS, FACTOR_KEYS, WeightsError, validate_weights
-from app.services.client_configs import (
-    ClientConfig,
-    ConfigUnavailableError,
-    build_config,
-)
-from app.services.clients import hash_api_key, normalise_email
-from app.services.config_api import (
+from app.services.learning.clients import hash_api_key, normalise_email
+from app.services.learning.config import (
     NO_SNAPSHOT_MESSAGE,
     ConfigApiError,
     check_action,
     check_factors,
     lead_key,
+)
+from app.services.scoring.configs import (
+    ClientConfig,
+    ConfigUnavailableError,
+    build_config,
 )
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from app.personalization.selection import (
 from app.personalization.similarity import Peer, nearest
 from app.scoring import DEFAULT_WEIGHTS, FACTOR_KEYS, validate_weights
 from app.scoring.weights import weights_mapping
-from app.services.profiles import profile_of
+from app.services.learning.profiles import profile_of
 
 REFIT_AFTER_NEW_FEEDBACK = (
     10  # new outcomes since the last version that trigger a refit

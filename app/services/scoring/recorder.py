@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import LeadSnapshot
 from app.models.base import utcnow
-from app.services.config_api import lead_key
+from app.services.learning.config import lead_key
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Learning use cases: clients and profiles, outcomes, and the weights they publish."""
