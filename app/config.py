@@ -2,9 +2,11 @@
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from app.crypto import SecretBox, SecretKeyError, generate_key, parse_keys
 
 # name -> (default, parser); the README's environment table mirrors this.
 _INT_SETTINGS = {
@@ -12,6 +14,8 @@ _INT_SETTINGS = {
     "MAX_LEADS_PER_REQUEST": 10_000,
     "MAX_BODY_BYTES": 16 * 1024 * 1024,
     "WEIGHTS_CACHE_TTL_SECONDS": 300,
+    # How long score history rows are kept before they are purged.
+    "SCORE_HISTORY_DAYS": 400,
 }
 _STR_SETTINGS = {
     "DATABASE_URL": "",
@@ -30,6 +34,14 @@ _STR_SETTINGS = {
     "USPACY_BASE_URL_TEMPLATE": "https://{domain}",
     "CORS_ORIGINS": "https://conturs.com https://www.conturs.com https://app.conturs.com",
 }
+
+_SECRET_KEY_HINT = (
+    'generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+)
+_FERNET_KEY_HINT = (
+    "generate one with: python -c "
+    '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+)
 
 
 def instance_path(overrides: Mapping[str, Any] | None = None) -> str | None:
@@ -65,18 +77,62 @@ def load_settings(
     settings["EMBEDDED"] = settings["DATABASE_URL"].startswith("sqlite")
     if not settings["SECRET_KEY"]:
         settings["SECRET_KEY"] = _instance_secret(instance_path, settings["EMBEDDED"])
+    settings["TOKEN_ENCRYPTION_KEYS"] = _token_encryption_keys(
+        settings["TOKEN_ENCRYPTION_KEYS"], instance_path, settings["EMBEDDED"]
+    )
     return settings
 
 
 def _instance_secret(instance_path: str, embedded: bool) -> str:
     """A per-installation secret for the embedded default; production must set one."""
     if not embedded:
-        raise RuntimeError("SECRET_KEY must be set when DATABASE_URL is not SQLite")
-    path = Path(instance_path) / "secret_key"
+        raise RuntimeError(
+            "SECRET_KEY must be set when DATABASE_URL is not SQLite "
+            f"(the session and signing secret); {_SECRET_KEY_HINT}"
+        )
+    return _instance_file(
+        instance_path, "secret_key", lambda: secrets.token_urlsafe(48)
+    )
+
+
+def _token_encryption_keys(
+    configured: str | Sequence[str], instance_path: str, embedded: bool
+) -> list[str]:
+    """Parsed, validated Fernet keys (current first); embedded installs get one."""
+    # Overrides may pass a ready list; the environment always gives the str format.
+    keys = parse_keys(configured) if isinstance(configured, str) else list(configured)
+    source = "TOKEN_ENCRYPTION_KEYS"
+    if not keys:
+        if not embedded:
+            raise RuntimeError(
+                "TOKEN_ENCRYPTION_KEYS must be set when DATABASE_URL is not SQLite "
+                "(it encrypts CRM tokens at rest; comma-separated, newest first); "
+                f"{_FERNET_KEY_HINT}"
+            )
+        keys = [_instance_file(instance_path, "token_encryption_key", generate_key)]
+        source = str(Path(instance_path) / "token_encryption_key")
+    try:
+        SecretBox(keys)
+    except SecretKeyError as error:
+        # The message names the key's position only, never its content.
+        raise RuntimeError(f"{source}: {error}; {_FERNET_KEY_HINT}") from None
+    return keys
+
+
+def _instance_file(instance_path: str, name: str, make: Callable[[], str]) -> str:
+    """Read a generated secret from the instance dir, creating it (0600) once."""
+    path = Path(instance_path) / name
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
+    value = make()
+    # Create with owner-only permissions so the secret is never world-readable.
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another process starting at the same moment won; share its secret.
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(value)
     path.chmod(0o600)
-    return key
+    return value
