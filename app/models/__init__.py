@@ -2,7 +2,7 @@
 
 from app.models.base import Base
 from app.models.client import ApiKey, Client
-from app.models.learning import Feedback, LeadSnapshot, WeightVersion
+from app.models.learning import Feedback, LeadSnapshot, ScoreHistory, WeightVersion
 from app.models.remote import CachedConfig, OutboxMessage
 
 __all__ = [
@@ -13,5 +13,6 @@ __all__ = [
     "Feedback",
     "LeadSnapshot",
     "OutboxMessage",
+    "ScoreHistory",
     "WeightVersion",
 ]

@@ -34,4 +34,7 @@ class OutboxMessage(Base):
         UtcDateTime(), default=utcnow, index=True
     )
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # The API key the message is delivered with, sealed (encrypted) so a copy of
+    # the database does not hand out usable keys. NULL on older messages.
+    credential: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
