@@ -7,6 +7,8 @@ import click
 from flask import Flask
 
 from app import create_app
+from app.container import Services, services_of
+from app.services.errors import DomainError
 from app.services.learning.clients import ClientError, create_client
 
 
@@ -21,6 +23,10 @@ class _Context:
         if self._app is None:
             self._app = create_app()
         return self._app
+
+    @property
+    def services(self) -> Services:
+        return services_of(self.app)
 
 
 pass_context = click.make_pass_decorator(_Context, ensure=True)
@@ -43,7 +49,7 @@ def db_upgrade(ctx: _Context, revision: str) -> None:
     """Apply migrations up to REVISION."""
     from app.migrations import upgrade
 
-    upgrade(ctx.app.extensions["conturs.engine"], revision)
+    upgrade(ctx.services.engine, revision)
     click.echo(f"database at {revision}", err=True)
 
 
@@ -71,7 +77,7 @@ def clients_create(ctx: _Context, email: str, weights: str | None) -> None:
                 f"not JSON: {error}", param_hint="--weights"
             ) from None
     try:
-        issued = create_client(ctx.app.extensions["conturs.sessions"], email, pinned)
+        issued = create_client(ctx.services.sessions, email, pinned)
     except ClientError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
@@ -93,20 +99,19 @@ def clients_create(ctx: _Context, email: str, weights: str | None) -> None:
 @pass_context
 def clients_profile(ctx: _Context, client_id: str, **stated: object) -> None:
     """State a client's profile (given options only) and print its new weights."""
-    from app.services.learning.config import ConfigApiError
-
     changes = {k: v for k, v in stated.items() if v not in (None, ())}
     if "icp_industries" in changes:
         changes["icp_industries"] = list(changes["icp_industries"])  # type: ignore[arg-type]
-    config_api = ctx.app.extensions.get("conturs.config_api")
-    if config_api is None:
+    accounts = ctx.services.accounts
+    if accounts is None:
         click.echo("error: profiles live in the Config API at CONFIG_API_URL", err=True)
         sys.exit(1)
     try:
-        click.echo(json.dumps(config_api.update_profile(client_id, changes)))
-    except ConfigApiError as error:
+        view = accounts.update_profile(client_id, changes)
+    except DomainError as error:
         click.echo(f"error: {error.message}", err=True)
         sys.exit(1)
+    click.echo(json.dumps({**view.body, "refit_pending": view.refit_pending}))
 
 
 @main.group()
@@ -125,7 +130,7 @@ def weights_refit(ctx: _Context, client_id: str | None, refit_all: bool) -> None
     if bool(client_id) == refit_all:
         raise click.UsageError("give exactly one of --client ID or --all")
     published = refit_clients(
-        ctx.app.extensions["conturs.sessions"], [client_id] if client_id else None
+        ctx.services.sessions, [client_id] if client_id else None
     )
     if client_id and not published:
         click.echo(f"error: no client {client_id}", err=True)
@@ -144,12 +149,39 @@ def weights_refit(ctx: _Context, client_id: str | None, refit_all: bool) -> None
         )
 
 
+@main.group()
+def keys() -> None:
+    """Encryption keys of secrets at rest (TOKEN_ENCRYPTION_KEYS)."""
+
+
+@keys.command("rotate")
+@pass_context
+def keys_rotate(ctx: _Context) -> None:
+    """Re-encrypt every stored secret under the first key of TOKEN_ENCRYPTION_KEYS.
+
+    Put the new key first and keep the old ones listed, run this, then drop them.
+    """
+    from app.crypto import SecretUnreadableError
+    from app.services.secrets import rotate_secrets
+
+    try:
+        counts = rotate_secrets(ctx.services.sessions, ctx.services.secrets)
+    except SecretUnreadableError:
+        click.echo(
+            "error: a stored secret opens with none of TOKEN_ENCRYPTION_KEYS; "
+            "list the key it was sealed with after the new one",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(json.dumps({"re_encrypted": counts}))
+
+
 @main.command("worker")
 @click.option("--workers", type=int, default=2, show_default=True)
 @pass_context
 def worker(ctx: _Context, workers: int) -> None:
     """Run the background job consumer (refits, feedback delivery)."""
-    huey = ctx.app.extensions["conturs.jobs"].huey
+    huey = ctx.services.tasks.huey
     huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
 
 

@@ -5,6 +5,7 @@ so the dependency rule holds and a missing worker never breaks a request.
 """
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 log = logging.getLogger(__name__)
 
 
-def make_huey(settings: dict[str, Any], instance_path: str) -> Huey:
+def make_huey(settings: Mapping[str, Any], instance_path: str) -> Huey:
     """Choose the storage from settings; nothing else reads them."""
     if settings.get("JOBS_IMMEDIATE"):
         return MemoryHuey("conturs", immediate=True)
@@ -36,9 +37,11 @@ class JobQueue:
         """Make a Huey task available under a name."""
         self.tasks[name] = task
 
-    def enqueue(self, name: str, **kwargs: Any) -> None:
+    def enqueue(self, name: str, **kwargs: Any) -> bool:
         """Queue a task; a failure to queue is logged, never raised into a request."""
         try:
             self.tasks[name](**kwargs)
         except Exception:  # the queue must not take the request down with it
             log.exception("could not enqueue %s(%s)", name, kwargs)
+            return False
+        return True

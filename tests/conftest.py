@@ -12,9 +12,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from app.container import services_of
+from app.crypto import generate_key
 from app.migrations import upgrade
 from app.services.learning.clients import IssuedClient, create_client
 
+TEST_ENCRYPTION_KEY = generate_key()
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
@@ -50,19 +53,20 @@ def app(database_url: str, tmp_path) -> Iterator[Flask]:
         {
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret",
+            "TOKEN_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY],
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "JOBS_IMMEDIATE": True,
         }
     )
-    upgrade(application.extensions["conturs.engine"])
+    upgrade(services_of(application).engine)
     yield application
     close_app(application)
 
 
 def close_app(application: Flask) -> None:
     """Stop background writers before the database goes away."""
-    application.extensions["conturs.snapshots"].close()
-    application.extensions["conturs.engine"].dispose()
+    services_of(application).recorder.stop()
+    services_of(application).engine.dispose()
 
 
 @pytest.fixture
@@ -73,4 +77,4 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def scoring_client(app: Flask) -> IssuedClient:
     """A registered client with default weights."""
-    return create_client(app.extensions["conturs.sessions"], "sales@yourcompany.com")
+    return create_client(services_of(app).sessions, "sales@yourcompany.com")

@@ -1,31 +1,35 @@
-"""Thin tasks: ids in, one service call. Registered on the app's Huey instance."""
+"""Thin tasks: ids in, one service call. Registered on the app's Huey instance, bound
+to the services of the app the worker was built for."""
 
-from flask import Flask
 from huey import crontab
 
-from app.jobs.queue import JobQueue
+from app.container import Services
 from app.services.learning.weights import refit_clients
+from app.services.scoring.retention import prune_score_history
 
 
-def register_tasks(queue: JobQueue, app: Flask) -> None:
-    """Define the tasks on this app's Huey, bound to its services."""
+def register_tasks(services: Services) -> None:
+    """Define the tasks on this app's Huey."""
+    queue = services.tasks
     huey = queue.huey
-    sessions = app.extensions["conturs.sessions"]
+    sessions = services.sessions
 
     @huey.task(retries=3, retry_delay=30, name="refit_client")
     def refit_client(client_id: str) -> None:
         refit_clients(sessions, [client_id])
-        app.extensions["conturs.client_configs"].invalidate()
 
     @huey.periodic_task(crontab(minute="17"), name="refit_all")
     def refit_all() -> None:
         # Priors move as similar clients learn, so every client is revisited.
         refit_clients(sessions)
-        app.extensions["conturs.client_configs"].invalidate()
+
+    @huey.periodic_task(crontab(minute="41", hour="3"), name="prune_score_history")
+    def prune_history() -> None:
+        prune_score_history(sessions, services.score_history_days)
 
     queue.register("refit_client", refit_client)
 
-    outbox = app.extensions.get("conturs.outbox")
+    outbox = services.outbox
     if outbox is not None:
 
         @huey.periodic_task(crontab(minute="*"), name="deliver_feedback")

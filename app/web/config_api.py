@@ -6,8 +6,10 @@ import orjson
 from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
-from app.services.learning.config import ConfigApiError
-from app.web.errors import json_error
+from app.container import services_of
+from app.services.errors import InvalidInput, NotAuthenticated, NotFound
+from app.services.learning.feedback import check_action, check_factors
+from app.web.fast_path import decode_json
 
 bp = Blueprint("config_api", __name__)
 
@@ -39,13 +41,10 @@ class FeedbackRequest(BaseModel):
 
 
 def _parse(model: type[BaseModel]) -> Any:
-    try:
-        payload = orjson.loads(request.get_data(cache=False))
-    except orjson.JSONDecodeError as error:
-        raise ConfigApiError(400, f"Invalid request body: {error}") from None
+    payload = decode_json(request.get_data(cache=False))
     if isinstance(payload, dict) and model is FeedbackRequest:
         if not payload.get("api_key") or not payload.get("client_id"):
-            raise ConfigApiError(401, "api_key and client_id required")
+            raise NotAuthenticated("api_key and client_id required")
     try:
         return model.model_validate(payload)
     except ValidationError as error:
@@ -53,44 +52,55 @@ def _parse(model: type[BaseModel]) -> Any:
             f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
             for e in error.errors()
         )
-        raise ConfigApiError(400, f"Invalid request body: {problems}") from None
+        raise InvalidInput(f"Invalid request body: {problems}") from None
 
 
 def _reply(body: dict[str, Any], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status=status, mimetype="application/json")
 
 
-@bp.errorhandler(ConfigApiError)
-def _config_error(error: ConfigApiError) -> Response:
-    return json_error(error.status, error.message)
-
-
 @bp.post("/config")
 def get_config() -> Response:
     """Register (first call, returns the API key once) or fetch current weights."""
     parsed: ConfigRequest = _parse(ConfigRequest)
-    config_api = current_app.extensions.get("conturs.config_api")
-    if config_api is None:
-        raise ConfigApiError(
-            404,
+    accounts = services_of(current_app).accounts
+    if accounts is None:
+        raise NotFound(
             "This scoring service gets its weights from CONFIG_API_URL; "
-            "register and configure there",
+            "register and configure there"
         )
     profile = parsed.profile.model_dump(exclude_unset=True) if parsed.profile else None
-    body = config_api.get_config(parsed.email, parsed.api_key, profile)
-    return _reply(body, 201 if body["is_new_client"] else 200)
+    view = accounts.get_config(parsed.email, parsed.api_key, profile)
+    body = {**view.body, "is_new_client": view.is_new_client}
+    if view.refit_pending:
+        body["refit_pending"] = True
+    if view.api_key is not None:
+        body["api_key"] = view.api_key
+    return _reply(body, 201 if view.is_new_client else 200)
 
 
 @bp.post("/feedback")
 def post_feedback() -> Response:
     """Record an outcome of a lead; duplicates are acknowledged and ignored."""
     parsed: FeedbackRequest = _parse(FeedbackRequest)
-    feedback = current_app.extensions["conturs.feedback"]
-    body = feedback.record_feedback(
-        parsed.api_key,
-        parsed.client_id,
-        str(parsed.lead_id),
+    services = services_of(current_app)
+    check_action(parsed.action)
+    config = services.scoring.authenticate(parsed.api_key, parsed.client_id)
+    values = check_factors(parsed.factors) if parsed.factors is not None else None
+    receipt = services.feedback.record_outcome(
+        config.client_id,
+        services.lead_keys.for_lead_id(str(parsed.lead_id)),
         parsed.action,
-        parsed.factors,
+        values,
+        api_key=parsed.api_key,
     )
-    return _reply(body, 202 if body["status"] == "queued" else 200)
+    body: dict[str, Any] = {
+        "status": receipt.status,
+        "client_id": receipt.client_id,
+        "action": receipt.action,
+        "reward": receipt.reward,
+    }
+    if receipt.status == "queued":
+        return _reply(body, 202)
+    body["refit_due"] = receipt.refit_due
+    return _reply(body)

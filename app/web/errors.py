@@ -1,18 +1,59 @@
-"""Every error leaves as JSON {"error": "..."}, never as an HTML page or a bare 500."""
+"""Every error leaves as JSON {"error": "..."}, never as an HTML page or a bare 500,
+and this is the one place where the domain's errors become HTTP statuses."""
 
 import logging
+import secrets
 
 import orjson
-from flask import Flask, Response
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from app.services.errors import (
+    DomainError,
+    InvalidInput,
+    LimitExceeded,
+    NoFactorValues,
+    NotAuthenticated,
+    NotFound,
+    RegistrationClosed,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
 
-_MESSAGES = {
-    404: "Not found",
-    405: "Method not allowed",
-    413: "Request body too large",
+STATUS_OF = {
+    InvalidInput: 400,
+    NotAuthenticated: 401,
+    RegistrationClosed: 403,
+    NotFound: 404,
+    LimitExceeded: 413,
+    NoFactorValues: 422,
+    Unavailable: 503,
 }
+INTERNAL_ERROR = "Internal error; it has been logged"
+REQUEST_ID_HEADER = "X-Request-Id"
+
+_MESSAGES = {404: "Not found", 405: "Method not allowed"}
+
+
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a domain error (its nearest mapped class)."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return 400
+
+
+def body_too_large(limit: int) -> str:
+    """The 413 message of every surface."""
+    return f"Request body too large: the limit is {limit} bytes"
+
+
+def request_id_from(header: str | None) -> str:
+    """The caller's request id when it is a sane token, else a new one."""
+    if header and len(header) <= 64 and header.isascii() and header.isprintable():
+        return header
+    return secrets.token_hex(8)
 
 
 def json_error(status: int, message: str) -> Response:
@@ -23,15 +64,18 @@ def json_error(status: int, message: str) -> Response:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Turn Werkzeug's HTML errors and unexpected exceptions into JSON."""
+    """Domain errors, Werkzeug's HTML errors and unexpected exceptions as JSON."""
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Response:
+        return json_error(status_of(error), error.message)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
         message = _MESSAGES.get(status) or error.description or error.name
         if status == 413:
-            limit = app.config["MAX_BODY_BYTES"]
-            message = f"Request body too large: the limit is {limit} bytes"
+            message = body_too_large(app.config["MAX_BODY_BYTES"])
         response = json_error(status, message)
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
@@ -39,5 +83,24 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
-        log.exception("unhandled error")
-        return json_error(500, "Internal error; it has been logged")
+        log.exception(
+            "unhandled error in %s %s [request_id=%s]",
+            request.method,
+            request.path,
+            g.get("request_id"),
+        )
+        return json_error(500, INTERNAL_ERROR)
+
+
+def register_request_ids(app: Flask) -> None:
+    """Every Flask-served response carries a request id that the logs name too."""
+
+    @app.before_request
+    def _assign() -> None:
+        g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+
+    @app.after_request
+    def _echo(response: Response) -> Response:
+        if "request_id" in g:
+            response.headers[REQUEST_ID_HEADER] = g.request_id
+        return response

@@ -3,24 +3,44 @@
 The scoring endpoint is the product's hot path: on single-lead requests Flask's
 request and response objects cost as much as the scoring itself, so this middleware
 answers /leads (POST, CORS preflight, 405 for other methods) and hands every other
-path to Flask.
+path to Flask. It is a thin adapter: it reads the HTTP request, calls the scoring
+use cases, and maps their errors with the same table as the Flask routes; anything
+unexpected is logged with the request id and answered as JSON 500.
 """
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 
-from app.services.scoring.leads import LeadScoringService, ScoringRequestError
+from app.services.errors import (
+    DomainError,
+    InvalidInput,
+    LimitExceeded,
+    NotAuthenticated,
+)
+from app.services.scoring.leads import LeadScoring
+from app.web.errors import (
+    INTERNAL_ERROR,
+    body_too_large,
+    request_id_from,
+    status_of,
+)
+
+log = logging.getLogger(__name__)
 
 _STATUS_LINES = {
     200: "200 OK",
     204: "204 No Content",
     400: "400 Bad Request",
     401: "401 Unauthorized",
+    403: "403 Forbidden",
+    404: "404 Not Found",
     405: "405 Method Not Allowed",
-    411: "411 Length Required",
     413: "413 Request Entity Too Large",
+    422: "422 Unprocessable Entity",
+    500: "500 Internal Server Error",
     503: "503 Service Unavailable",
 }
 _JSON = ("Content-Type", "application/json")
@@ -34,13 +54,15 @@ class LeadsFastPath:
     def __init__(
         self,
         fallback: WsgiApp,
-        service: LeadScoringService,
+        scoring: LeadScoring,
         max_body: int,
+        max_leads: int,
         cors_origins: Iterable[str] = (),
     ) -> None:
         self._fallback = fallback
-        self._service = service
+        self._scoring = scoring
         self._max_body = max_body
+        self._max_leads = max_leads
         self._cors_origins = frozenset(cors_origins)
 
     def __call__(
@@ -48,14 +70,15 @@ class LeadsFastPath:
     ) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != "/leads":
             return self._fallback(environ, start_response)
+        request_id = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
         method = environ["REQUEST_METHOD"]
-        headers = [_JSON]
+        headers = [_JSON, ("X-Request-Id", request_id)]
         origin = environ.get("HTTP_ORIGIN")
         if origin is not None and origin in self._cors_origins:
             headers.append(("Access-Control-Allow-Origin", origin))
             headers.append(("Vary", "Origin"))
         if method == "POST":
-            status, body = self._handle(environ)
+            status, body = self._answer(environ, request_id)
         elif method == "OPTIONS":
             status, body = 204, b""
             headers[0] = ("Allow", "POST, OPTIONS")
@@ -69,23 +92,65 @@ class LeadsFastPath:
         start_response(_STATUS_LINES[status], headers)
         return (body,)
 
-    def _handle(self, environ: dict[str, Any]) -> tuple[int, bytes]:
+    def _answer(self, environ: dict[str, Any], request_id: str) -> tuple[int, bytes]:
+        try:
+            return 200, self._score(environ)
+        except DomainError as error:
+            return status_of(error), _error(error.message)
+        except Exception:
+            log.exception("unhandled error in POST /leads [request_id=%s]", request_id)
+            return 500, _error(INTERNAL_ERROR)
+
+    def _score(self, environ: dict[str, Any]) -> bytes:
+        payload = decode_json(self._read_body(environ))
+        if type(payload) is not dict:
+            raise InvalidInput("Invalid request body: expected a JSON object")
+        api_key = payload.get("api_key")
+        email = payload.get("email")
+        if not (type(api_key) is str and api_key and type(email) is str and email):
+            raise NotAuthenticated("api_key and email required")
+        leads = payload.get("leads")
+        if not leads:
+            raise InvalidInput("No leads provided")
+        if type(leads) is not list:
+            raise InvalidInput("Invalid request body: leads must be an array")
+        if len(leads) > self._max_leads:
+            raise LimitExceeded(
+                f"Too many leads: {len(leads)} in one request, "
+                f"the limit is {self._max_leads}"
+            )
+        client_id = payload.get("client_id")
+        if client_id is not None and type(client_id) is not str:
+            raise InvalidInput("Invalid request body: client_id must be a string")
+        scoring = self._scoring
+        config = scoring.authenticate(api_key, client_id or email)
+        now = scoring.clock()
+        scored = scoring.score_batch(config, leads, now)
+        scoring.remember(config, scored, now)
+        return scoring.encode(config, scored)
+
+    def _read_body(self, environ: dict[str, Any]) -> bytes:
         limit = self._max_body
         declared = environ.get("CONTENT_LENGTH")
         try:
             length = int(declared) if declared else None
         except ValueError:
-            return 400, _error("Invalid Content-Length header")
+            raise InvalidInput("Invalid Content-Length header") from None
         if length is not None and length > limit:
-            return 413, _error(f"Request body too large: the limit is {limit} bytes")
+            raise LimitExceeded(body_too_large(limit))
         stream = environ["wsgi.input"]
         body = stream.read(length) if length is not None else stream.read(limit + 1)
         if len(body) > limit:
-            return 413, _error(f"Request body too large: the limit is {limit} bytes")
-        try:
-            return 200, self._service.score_body(body)
-        except ScoringRequestError as error:
-            return error.status, _error(error.message)
+            raise LimitExceeded(body_too_large(limit))
+        return body
+
+
+def decode_json(body: bytes) -> Any:
+    """Decode JSON, naming what is wrong with it."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(f"Invalid request body: {error}") from None
 
 
 def _error(message: str) -> bytes:

@@ -7,6 +7,7 @@ import random
 import pytest
 from sqlalchemy import select, text
 
+from app.container import services_of
 from app.models import Client, Feedback, WeightVersion
 from app.personalization.learning import REWARDS
 from app.personalization.priors import prior_for
@@ -68,7 +69,7 @@ def test_unknown_email_with_a_key_is_not_registered(client) -> None:
 
 
 def test_closed_registration(app, client) -> None:
-    app.extensions["conturs.config_api"].open_registration = False
+    services_of(app).accounts.open_registration = False
     response = client.post("/config", json={"email": "new@client.com"})
     assert response.status_code == 403
     assert "Registration is closed" in response.get_json()["error"]
@@ -125,7 +126,7 @@ def test_profile_validation(client, profile, message) -> None:
 def _add_learned_peers(app, count: int, vertical_industry: str) -> None:
     """Peers that already learned from their own 200 outcomes, in the same vertical:
     lead status and engagement decided who converted."""
-    sessions = app.extensions["conturs.sessions"]
+    sessions = services_of(app).sessions
     peer_weights = weights_mapping((0.02,) * 5 + (0.5, 0.3, 0.02, 0.02, 0.06))
     rng = random.Random(7)
     for index in range(count):
@@ -180,7 +181,7 @@ def test_pinned_weights_are_never_overridden(app, client) -> None:
     from app.services.learning.clients import create_client
 
     issued = create_client(
-        app.extensions["conturs.sessions"], "pin@acme.com", {"lead_status": 1.0}
+        services_of(app).sessions, "pin@acme.com", {"lead_status": 1.0}
     )
     registered = {"api_key": issued.api_key, "client_id": issued.client_id}
     for index in range(40):
@@ -246,7 +247,7 @@ def test_feedback_without_factors_uses_the_scoring_snapshot(app, client) -> None
             "leads": [{"email": "Lead@Example.com", "lead_status": "qualified"}],
         },
     )
-    assert app.extensions["conturs.snapshots"].flush() == 1
+    assert services_of(app).recorder.flush() == 1
     known = feedback(client, registered, "lead@example.com", "replied", None)
     assert known.status_code == 200, known.get_json()
 
@@ -282,7 +283,7 @@ def test_learning_personalises_after_enough_outcomes(app, client) -> None:
     assert body["version"] >= 2
     assert_published(body["weights"])
     assert body["weights"]["lead_status"] > 0.10  # moved up from the default
-    with app.extensions["conturs.sessions"]() as session:
+    with services_of(app).sessions() as session:
         versions = session.scalars(select(WeightVersion)).all()
         assert all(v.method and v.created_at for v in versions)
         assert any(v.holdout_auc is not None and v.n_outcomes >= 30 for v in versions)
@@ -304,14 +305,14 @@ def test_no_lead_pii_is_stored(app, client) -> None:
             "leads": [lead],
         },
     )
-    app.extensions["conturs.snapshots"].flush()
+    services_of(app).recorder.flush()
     assert (
         feedback(
             client, registered, "secret.person@private.com", "converted", None
         ).status_code
         == 200
     )
-    engine = app.extensions["conturs.engine"]
+    engine = services_of(app).engine
     with engine.connect() as connection:
         tables = [
             "clients",

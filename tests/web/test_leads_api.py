@@ -5,6 +5,7 @@ import json
 import pytest
 from flask.testing import FlaskClient
 
+from app.container import services_of
 from app.scoring import FACTOR_KEYS
 from app.services.learning.clients import IssuedClient
 from tests.examples import EXAMPLE_LEADS
@@ -158,7 +159,7 @@ def test_pinned_weights_are_used(client, app) -> None:
     from app.services.learning.clients import create_client
 
     weights = {"lead_status": 1.0}
-    issued = create_client(app.extensions["conturs.sessions"], "p@x.io", weights)
+    issued = create_client(services_of(app).sessions, "p@x.io", weights)
     body = request_body(issued, [{"lead_status": "qualified"}, {"lead_status": "new"}])
     response = post(client, body).get_json()
     assert response["method"] == "custom"

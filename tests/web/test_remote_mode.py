@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.container import services_of
 from app.migrations import upgrade
 from app.models import ApiKey, CachedConfig, Feedback, OutboxMessage
 from app.models.base import utcnow
@@ -63,7 +64,7 @@ def make(tmp_path, name: str, **config):
             **config,
         }
     )
-    upgrade(app.extensions["conturs.engine"])
+    upgrade(services_of(app).engine)
     return app
 
 
@@ -107,11 +108,11 @@ def test_remote_mode_end_to_end(tmp_path, central) -> None:
     assert first.json()["client_id"] == registered["client_id"]
     wrong = post("/leads", {**request, "api_key": "ck_wrong"})
     assert wrong.status_code == 401
-    with scoring.extensions["conturs.sessions"]() as session:
+    with services_of(scoring).sessions() as session:
         assert session.scalar(select(CachedConfig)) is not None
 
     central_server.stop()  # the Config API goes down
-    scoring.extensions["conturs.client_configs"].invalidate()
+    services_of(scoring).configs.invalidate()
     cached = post("/leads", request)
     assert cached.status_code == 200
     assert cached.json()["method"] == "industry_prior"  # the stored copy
@@ -121,7 +122,7 @@ def test_remote_mode_end_to_end(tmp_path, central) -> None:
     assert stranger.status_code == 200
     assert stranger.json()["method"] == "default"
 
-    scoring.extensions["conturs.snapshots"].flush()
+    services_of(scoring).recorder.flush()
     queued = post(
         "/feedback",
         {
@@ -132,22 +133,22 @@ def test_remote_mode_end_to_end(tmp_path, central) -> None:
         },
     )
     assert queued.status_code == 202, queued.json()
-    outbox = scoring.extensions["conturs.outbox"]
+    outbox = services_of(scoring).outbox
     assert outbox.deliver() == 0
-    with scoring.extensions["conturs.sessions"]() as session:
+    with services_of(scoring).sessions() as session:
         message = session.scalar(select(OutboxMessage))
         assert message.attempts == 1 and "unreachable" in message.last_error
 
     restarted = Server(central_app, central_server.port)  # the Config API is back
     try:
-        with scoring.extensions["conturs.sessions"].begin() as session:
+        with services_of(scoring).sessions.begin() as session:
             session.execute(
                 update(OutboxMessage).values(
                     next_attempt_at=utcnow() - timedelta(seconds=1)
                 )
             )
         assert outbox.deliver() == 1
-        with central_app.extensions["conturs.sessions"]() as session:
+        with services_of(central_app).sessions() as session:
             stored = session.scalars(select(Feedback)).all()
         assert len(stored) == 1 and stored[0].action == "converted"
         assert stored[0].factor_values[5] == 1.0  # lead_status: qualified
@@ -176,9 +177,9 @@ def test_a_key_the_config_api_revokes_stops_scoring(tmp_path, central) -> None:
     }
     try:
         assert http.post("/leads", json=request).status_code == 200
-        with central_app.extensions["conturs.sessions"].begin() as session:
+        with services_of(central_app).sessions.begin() as session:
             session.execute(update(ApiKey).values(revoked_at=utcnow()))
-        configs = scoring.extensions["conturs.client_configs"]
+        configs = services_of(scoring).configs
         configs.invalidate()  # a cold process: only the stored copy is left
         assert http.post("/leads", json=request).status_code == 200  # no waiting
         for _ in range(200):  # the background refresh hears the refusal
@@ -187,7 +188,7 @@ def test_a_key_the_config_api_revokes_stops_scoring(tmp_path, central) -> None:
             threading.Event().wait(0.02)
         else:
             raise AssertionError("a revoked key kept scoring")
-        with scoring.extensions["conturs.sessions"]() as session:
+        with services_of(scoring).sessions() as session:
             assert session.scalar(select(CachedConfig)) is None
     finally:
         close_app(scoring)

@@ -1,6 +1,5 @@
 """Registering clients and issuing API keys; keys are shown once and stored hashed."""
 
-import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,8 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.models import ApiKey, Client
 from app.scoring import WeightsError, validate_weights
 from app.scoring.weights import weights_mapping
-
-API_KEY_PREFIX = "ck_"
+from app.services.keys import hash_api_key, new_api_key, normalise_email
 
 
 class ClientError(ValueError):
@@ -26,21 +24,6 @@ class IssuedClient:
     client_id: str
     email: str
     api_key: str
-
-
-def hash_api_key(api_key: str) -> str:
-    """The digest under which a key is stored and looked up."""
-    return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def normalise_email(email: str) -> str:
-    """Emails identify clients case-insensitively."""
-    return email.strip().lower()
-
-
-def new_api_key() -> str:
-    """A fresh random key: 256 bits of entropy behind a recognisable prefix."""
-    return API_KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 def add_api_key(session: Session, client: Client) -> str:

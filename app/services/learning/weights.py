@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.models import Client, Feedback, WeightVersion
 from app.personalization.learning import FitResult, Sample, fit_weights
 from app.personalization.selection import (
+    DEFAULT_METHOD,
+    INDUSTRY_PRIOR,
     MIN_SIMILAR_CLIENTS,
     WeightChoice,
     personalise,
@@ -180,6 +182,20 @@ def _publish_if_changed(
     )
     session.add(version)
     return version
+
+
+def publish_prior(session: Session, client: Client) -> WeightVersion | None:
+    """Publish the prior a client can have at once (default or industry_prior, no
+    fitting), unless it is pinned or already served something learned; the refit
+    that knows similar clients and own outcomes runs in the background."""
+    if client.pinned_weights is not None:
+        return None
+    current = latest_version(session, client.id)
+    cheap = (DEFAULT_METHOD, INDUSTRY_PRIOR)
+    if current is not None and (current.personalised or current.method not in cheap):
+        return None
+    choice = prior_choice([], profile_of(client).vertical)
+    return _publish_if_changed(session, client, current, choice, None, 0)
 
 
 def refit_due(session: Session, client_id: str) -> bool:

@@ -22,11 +22,8 @@ from app.scoring import (
     validate_weights,
 )
 from app.scoring.icp import NO_ICP
-from app.services.learning.clients import (
-    find_client_by_key,
-    hash_api_key,
-    normalise_email,
-)
+from app.services.keys import hash_api_key, normalise_email
+from app.services.learning.clients import find_client_by_key
 from app.services.learning.profiles import profile_of
 from app.services.learning.weights import current_weights
 from app.services.scoring.encoding import ScoreEncoder

@@ -1,106 +1,93 @@
-"""The POST /leads use case: authenticate, score a batch, encode the response.
+"""Scoring leads for a client: authenticate, score a batch, remember, encode.
 
-This is the hot path. It works on the decoded JSON directly, keeps per-client work
-in the cached ClientConfig, and encodes through cached byte fragments.
+This is the hot path. It works on decoded JSON mappings directly (no per-lead model
+objects), keeps per-client work in the cached ClientConfig, and encodes through
+cached byte fragments. Callers compose the steps: POST /leads authenticates by API
+key and remembers its scores best effort; a CRM worker scores with the account's
+config and writes history together with its CRM write.
 """
 
 import time
-from collections.abc import Callable
-
-import orjson
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from app.scoring import LeadFieldError, compute_score
 from app.scoring.engine import read_lead
-from app.services.scoring.configs import ClientConfigCache, ConfigUnavailableError
+from app.services.errors import InvalidInput, NotAuthenticated, Unavailable
+from app.services.scoring.configs import (
+    ClientConfig,
+    ClientConfigCache,
+    ConfigUnavailableError,
+)
 from app.services.scoring.encoding import encode_response
-from app.services.scoring.recorder import SnapshotRecorder
+from app.services.scoring.recorder import ScoreRecorder
+
+# (lead email or "", score, the ten factor values)
+Scored = tuple[str, int, Sequence[float]]
+
+UNAVAILABLE_MESSAGE = (
+    "Scoring is temporarily unavailable: the client store cannot be reached and "
+    "this client's configuration is not cached"
+)
 
 
-class ScoringRequestError(Exception):
-    """A request that cannot be scored: carries the HTTP status and the message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class LeadScoringService:
+class LeadScoring:
     """Scores batches of leads for authenticated clients."""
 
     def __init__(
         self,
         configs: ClientConfigCache,
-        max_leads: int,
-        snapshots: SnapshotRecorder | None = None,
+        recorder: ScoreRecorder | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._configs = configs
-        self._snapshots = snapshots
-        self._max_leads = max_leads
-        self._clock = clock
+        self._recorder = recorder
+        self.clock = clock
 
-    def score_body(self, body: bytes) -> bytes:
-        """Score a raw request body and return the response body."""
+    def authenticate(self, api_key: str, identity: str) -> ClientConfig:
+        """The config of the client that owns `api_key` and is named by `identity`
+        (its id or email)."""
         try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError as error:
-            raise ScoringRequestError(400, f"Invalid request body: {error}") from None
-        if type(payload) is not dict:
-            raise ScoringRequestError(
-                400, "Invalid request body: expected a JSON object"
-            )
-        api_key = payload.get("api_key")
-        email = payload.get("email")
-        if not (type(api_key) is str and api_key and type(email) is str and email):
-            raise ScoringRequestError(401, "api_key and email required")
-        leads = payload.get("leads")
-        if not leads:
-            raise ScoringRequestError(400, "No leads provided")
-        if type(leads) is not list:
-            raise ScoringRequestError(
-                400, "Invalid request body: leads must be an array"
-            )
-        if len(leads) > self._max_leads:
-            raise ScoringRequestError(
-                413,
-                f"Too many leads: {len(leads)} in one request, "
-                f"the limit is {self._max_leads}",
-            )
-        client_id = payload.get("client_id")
-        if client_id is not None and type(client_id) is not str:
-            raise ScoringRequestError(
-                400, "Invalid request body: client_id must be a string"
-            )
-
-        try:
-            config = self._configs.for_api_key(api_key, client_id or email)
+            config = self._configs.for_api_key(api_key, identity)
         except ConfigUnavailableError:
-            raise ScoringRequestError(
-                503,
-                "Scoring is temporarily unavailable: the client store cannot be "
-                "reached and this client's configuration is not cached",
-            ) from None
-        if config is None or not config.matches(client_id or email):
-            raise ScoringRequestError(401, "Invalid API key")
+            raise Unavailable(UNAVAILABLE_MESSAGE) from None
+        if config is None or not config.matches(identity):
+            raise NotAuthenticated("Invalid API key")
+        return config
 
-        now = self._clock()
+    def score_batch(
+        self, config: ClientConfig, leads: Sequence[Any], now: float
+    ) -> list[Scored]:
+        """Score every lead; the first unreadable one fails the batch, by index."""
         icp = config.icp
         weights = config.weights
-        encode = config.encoder.lead
-        encoded = []
-        scored = []
+        scored: list[Scored] = []
+        append = scored.append
         for index, lead in enumerate(leads):
             if type(lead) is not dict:
-                raise ScoringRequestError(400, f"leads[{index}] must be an object")
+                raise InvalidInput(f"leads[{index}] must be an object")
             try:
                 lead_email, values = read_lead(lead, now, icp)
             except LeadFieldError as error:
-                raise ScoringRequestError(400, f"leads[{index}].{error}") from None
-            score = compute_score(values, weights)
-            encoded.append(encode(lead_email, score, values))
-            if lead_email:
-                scored.append((lead_email, values))
-        if self._snapshots is not None and scored:
-            self._snapshots.record(config.client_id, scored)
-        return encode_response(encoded, config.method, config.client_id, config.version)
+                raise InvalidInput(f"leads[{index}].{error}") from None
+            append((lead_email, compute_score(values, weights), values))
+        return scored
+
+    def remember(
+        self, config: ClientConfig, scored: Sequence[Scored], now: float
+    ) -> None:
+        """Keep what API leads scored (best effort, off the request's path), so
+        outcomes reported later find the values from before them."""
+        if self._recorder is not None and scored:
+            self._recorder.record(config, scored, now)
+
+    @staticmethod
+    def encode(config: ClientConfig, scored: Sequence[Scored]) -> bytes:
+        """The POST /leads response body."""
+        lead = config.encoder.lead
+        return encode_response(
+            [lead(email, score, values) for email, score, values in scored],
+            config.method,
+            config.client_id,
+            config.version,
+        )

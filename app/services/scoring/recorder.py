@@ -1,126 +1,149 @@
-"""Factor snapshots of scored leads, recorded off the hot path.
+"""What POST /leads scored, recorded off the hot path into score history.
 
-POST /leads hands each batch's (email, factor values) to the recorder, which only
-stores them in a dict; a background thread hashes the emails with the deployment's
-key and upserts them in bulk. Feedback without factors then finds what the lead
-looked like when it was scored. Snapshots are best effort: under overload the oldest
-pending ones are dropped rather than slowing scoring down.
+A request hands its whole batch to the recorder, which only appends it to a list; a
+background thread hashes the lead emails with the deployment's key and writes the
+leads whose score changed (score history plus the current snapshot) in bulk.
+Feedback without factors then finds what the lead looked like when it was scored.
+
+Recording is best effort: when more than `max_pending` leads wait, the OLDEST
+pending batches are dropped (the newest say more about a lead), counted, and the
+count is logged with the next flush. The thread has an explicit lifecycle: the
+process that serves requests starts it (gunicorn's post_fork hook) and stops it,
+flushing, on exit (worker_exit).
 """
 
-import atexit
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections import deque
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import LeadSnapshot
-from app.models.base import utcnow
-from app.services.learning.config import lead_key
+from app.services.keys import LeadKeys
+from app.services.scoring.configs import ClientConfig
+from app.services.scoring.history import ScoredLead, record_scores
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 500
+_CHUNK = 2_000  # leads per write transaction
+
+# (client config, scored (email, score, values) of one request, scoring time)
+_Batch = tuple[ClientConfig, Sequence[tuple[str, int, Sequence[float]]], float]
 
 
-class SnapshotRecorder:
-    """Buffers snapshots in memory and writes them in the background."""
+class ScoreRecorder:
+    """Buffers scored batches in memory and writes them in the background."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        secret: str,
+        lead_keys: LeadKeys,
         flush_interval: float = 2.0,
         max_pending: int = 100_000,
     ) -> None:
         self._sessions = sessions
-        self._secret = secret
+        self._lead_keys = lead_keys
         self._interval = flush_interval
         self._max_pending = max_pending
-        self._pending: dict[tuple[str, str], Sequence[float]] = {}
+        self._pending: deque[_Batch] = deque()
+        self._pending_leads = 0
         self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._stopped = False
-        self.dropped = 0
+        self._stopping = False
+        self.dropped = 0  # leads dropped since start, for operators and metrics
+        self._dropped_unlogged = 0
 
     def record(
-        self, client_id: str, scored: Iterable[tuple[str, Sequence[float]]]
+        self,
+        config: ClientConfig,
+        scored: Sequence[tuple[str, int, Sequence[float]]],
+        now: float,
     ) -> None:
-        """Remember the latest factor values per (client, lead email)."""
+        """Queue one request's scores; never blocks on the database."""
+        size = len(scored)
         with self._lock:
-            pending = self._pending
-            for email, values in scored:
-                if len(pending) >= self._max_pending:
-                    self.dropped += 1
-                    continue
-                pending[(client_id, email)] = values
-            if self._thread is None and not self._stopped:
-                self._start()
+            self._pending.append((config, scored, now))
+            self._pending_leads += size
+            while self._pending_leads > self._max_pending and len(self._pending) > 1:
+                _, oldest, _ = self._pending.popleft()
+                self._pending_leads -= len(oldest)
+                self.dropped += len(oldest)
+                self._dropped_unlogged += len(oldest)
 
     def flush(self) -> int:
-        """Write everything pending now; returns how many snapshots were written."""
-        with self._lock:
-            batch, self._pending = self._pending, {}
-        if not batch:
-            return 0
-        now = utcnow()
-        rows = [
-            {
-                "client_id": client_id,
-                "lead_key": lead_key(self._secret, email),
-                "factor_values": list(values),
-                "scored_at": now,
-            }
-            for (client_id, email), values in batch.items()
-        ]
-        try:
-            with self._sessions.begin() as session:
-                insert = _upsert_for(session)
+        """Write everything pending now; returns how many leads changed score."""
+        with self._flush_lock:
+            with self._lock:
+                batches, self._pending = self._pending, deque()
+                self._pending_leads = 0
+                dropped, self._dropped_unlogged = self._dropped_unlogged, 0
+            if dropped:
+                log.warning(
+                    "score recorder overloaded: dropped %d pending leads "
+                    "(%d since start); their outcomes need factors",
+                    dropped,
+                    self.dropped,
+                )
+            rows = self._rows(batches)
+            written = 0
+            try:
                 for start in range(0, len(rows), _CHUNK):
-                    statement = insert(LeadSnapshot).values(
-                        rows[start : start + _CHUNK]
-                    )
-                    statement = statement.on_conflict_do_update(
-                        index_elements=["client_id", "lead_key"],
-                        set_={
-                            "factor_values": statement.excluded.factor_values,
-                            "scored_at": statement.excluded.scored_at,
-                        },
-                    )
-                    session.execute(statement)
-        except SQLAlchemyError:
-            log.exception("could not write %d lead snapshots", len(rows))
-            return 0
-        return len(rows)
+                    with self._sessions.begin() as session:
+                        written += record_scores(session, rows[start : start + _CHUNK])
+            except SQLAlchemyError:
+                log.exception("could not record %d scored leads", len(rows) - start)
+            return written
 
-    def close(self) -> None:
-        """Write what is pending and stop the background writer."""
-        self._stopped = True
+    def start(self) -> None:
+        """Start the background writer (once per serving process)."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._stopping = False
+            self._thread = threading.Thread(
+                target=self._run, name="score-recorder", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the background writer and write what is pending."""
+        self._stopping = True
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            atexit.unregister(self.flush)
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
         self.flush()
 
-    def _start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name="snapshot-recorder", daemon=True
-        )
-        self._thread.start()
-        atexit.register(self.flush)
-
     def _run(self) -> None:
-        while not self._stopped:
+        while not self._stopping:
             self._wake.wait(self._interval)
             self._wake.clear()
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # the writer must outlive any one bad batch
+                log.exception("score recorder flush failed")
 
-
-def _upsert_for(session: Session) -> Callable[..., Any]:
-    """The dialect's INSERT that supports ON CONFLICT DO UPDATE."""
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+    def _rows(self, batches: Sequence[_Batch]) -> list[ScoredLead]:
+        key_of = self._lead_keys.for_lead_id
+        rows = []
+        for config, scored, now in batches:
+            at = datetime.fromtimestamp(now, UTC)
+            labels = config.encoder.labels
+            for email, score, values in scored:
+                if email:
+                    rows.append(
+                        ScoredLead(
+                            config.client_id,
+                            key_of(email),
+                            tuple(values),
+                            score,
+                            labels[score],
+                            config.version,
+                            at,
+                        )
+                    )
+        return rows

@@ -1,0 +1,111 @@
+"""The composition root: every service of one application, built once, in order.
+
+`build_services` is the only place that decides which implementation serves a role
+(local or remote Config API, which queue); entrypoints receive the finished,
+typed container — the web layer through `services_of(app)`, tasks and the CLI
+through the app they were built for — and never patch it afterwards.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config_client import ConfigApiClient
+from app.crypto import SecretBox
+from app.db import make_engine, make_session_factory
+from app.queue import JobQueue, make_huey
+from app.services.keys import LeadKeys
+from app.services.learning.config import ConfigService
+from app.services.learning.feedback import FeedbackRecorder, LocalFeedback
+from app.services.learning.remote import FeedbackOutbox, RemoteFeedback
+from app.services.scoring.configs import (
+    ClientConfigCache,
+    ConfigSource,
+    LocalConfigSource,
+)
+from app.services.scoring.leads import LeadScoring
+from app.services.scoring.recorder import ScoreRecorder
+from app.services.scoring.remote_source import RemoteConfigSource
+
+_EXTENSION = "conturs"
+
+
+@dataclass(frozen=True)
+class Services:
+    """The application's services; `accounts` and `outbox` depend on the role."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    secrets: SecretBox
+    lead_keys: LeadKeys
+    tasks: JobQueue
+    configs: ClientConfigCache
+    recorder: ScoreRecorder
+    scoring: LeadScoring
+    feedback: FeedbackRecorder
+    # The Config API's accounts live here unless CONFIG_API_URL names another one.
+    accounts: ConfigService | None
+    # Feedback waiting for the remote Config API (remote mode only).
+    outbox: FeedbackOutbox | None
+    score_history_days: int
+
+    def start_background(self) -> None:
+        """Start this process's background writers (after any fork)."""
+        self.recorder.start()
+
+    def stop_background(self) -> None:
+        """Stop them, writing what is pending."""
+        self.recorder.stop()
+
+
+def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
+    """Build every service from settings; connects to nothing yet (engines are lazy)."""
+    tasks = JobQueue(make_huey(settings, instance_path))
+    engine = make_engine(settings["DATABASE_URL"])
+    sessions = make_session_factory(engine)
+    secrets = SecretBox(settings["TOKEN_ENCRYPTION_KEYS"])
+    lead_keys = LeadKeys(settings["SECRET_KEY"])
+    remote_url = settings["CONFIG_API_URL"]
+    source: ConfigSource
+    feedback: FeedbackRecorder
+    if remote_url:
+        api = ConfigApiClient(remote_url)
+        source = RemoteConfigSource(api, sessions)
+        outbox: FeedbackOutbox | None = FeedbackOutbox(api, sessions, secrets)
+        feedback = RemoteFeedback(outbox, sessions)
+        accounts = None
+    else:
+        source = LocalConfigSource(sessions)
+        outbox = None
+        feedback = LocalFeedback(sessions, tasks)
+        accounts = ConfigService(sessions, tasks, settings["OPEN_REGISTRATION"])
+    configs = ClientConfigCache(source, settings["WEIGHTS_CACHE_TTL_SECONDS"])
+    recorder = ScoreRecorder(sessions, lead_keys)
+    return Services(
+        engine=engine,
+        sessions=sessions,
+        secrets=secrets,
+        lead_keys=lead_keys,
+        tasks=tasks,
+        configs=configs,
+        recorder=recorder,
+        scoring=LeadScoring(configs, recorder),
+        feedback=feedback,
+        accounts=accounts,
+        outbox=outbox,
+        score_history_days=settings["SCORE_HISTORY_DAYS"],
+    )
+
+
+def attach(app: Flask, services: Services) -> None:
+    """Make the container reachable from the app it was built for."""
+    app.extensions[_EXTENSION] = services
+
+
+def services_of(app: Flask) -> Services:
+    """The container of an app built by `create_app`."""
+    return app.extensions[_EXTENSION]
