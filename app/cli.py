@@ -129,9 +129,7 @@ def weights_refit(ctx: _Context, client_id: str | None, refit_all: bool) -> None
 
     if bool(client_id) == refit_all:
         raise click.UsageError("give exactly one of --client ID or --all")
-    published = refit_clients(
-        ctx.services.sessions, [client_id] if client_id else None
-    )
+    published = refit_clients(ctx.services.sessions, [client_id] if client_id else None)
     if client_id and not published:
         click.echo(f"error: no client {client_id}", err=True)
         sys.exit(1)
