@@ -68,6 +68,8 @@ class ScoreRecorder:
         with self._lock:
             self._pending.append((config, scored, now))
             self._pending_leads += size
+            if self._pending_leads > self._max_pending // 2:
+                self._wake.set()  # flush early rather than drop under load
             while self._pending_leads > self._max_pending and len(self._pending) > 1:
                 _, oldest, _ = self._pending.popleft()
                 self._pending_leads -= len(oldest)
@@ -128,22 +130,29 @@ class ScoreRecorder:
                 log.exception("score recorder flush failed")
 
     def _rows(self, batches: Sequence[_Batch]) -> list[ScoredLead]:
+        # Newest first, so a lead scored several times is hashed and compared once,
+        # with its latest score; history keeps what changed between flushes.
         key_of = self._lead_keys.for_lead_id
+        seen: set[tuple[str, str]] = set()
         rows = []
-        for config, scored, now in batches:
-            at = datetime.fromtimestamp(now, UTC)
-            labels = config.encoder.labels
-            for email, score, values in scored:
-                if email:
-                    rows.append(
-                        ScoredLead(
-                            config.client_id,
-                            key_of(email),
-                            tuple(values),
-                            score,
-                            labels[score],
-                            config.version,
-                            at,
-                        )
+        for config, scored, now in reversed(batches):
+            client_id = config.client_id
+            at = None
+            for email, score, values in reversed(scored):
+                if not email or (client_id, email) in seen:
+                    continue
+                seen.add((client_id, email))
+                at = at or datetime.fromtimestamp(now, UTC)
+                rows.append(
+                    ScoredLead(
+                        client_id,
+                        key_of(email),
+                        tuple(values),
+                        score,
+                        config.encoder.labels[score],
+                        config.version,
+                        at,
                     )
+                )
+        rows.reverse()  # oldest first, as record_scores expects (the last one wins)
         return rows
