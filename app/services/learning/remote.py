@@ -68,6 +68,10 @@ class FeedbackOutbox:
                         "kept until TOKEN_ENCRYPTION_KEYS includes the old key",
                         message.id,
                     )
+                    # Postponed like a failed delivery, so unreadable messages at the
+                    # head of the queue cannot keep every later one from being sent.
+                    _postpone(message, "credential unreadable: old key not configured")
+                    session.commit()
                     continue
                 result = self._api.send_feedback(body)
                 if result.delivered or not result.retry:
@@ -76,10 +80,7 @@ class FeedbackOutbox:
                     session.delete(message)
                     delivered += result.delivered
                 else:
-                    message.attempts += 1
-                    message.last_error = result.error
-                    backoff = min(timedelta(seconds=2**message.attempts), _MAX_BACKOFF)
-                    message.next_attempt_at = utcnow() + backoff
+                    _postpone(message, result.error)
                 session.commit()
         return delivered
 
@@ -88,6 +89,14 @@ class FeedbackOutbox:
             return self._box.decrypt(message.credential)
         # Written before credentials were sealed; `conturs keys rotate` seals them.
         return str(message.payload.get("api_key", ""))
+
+
+def _postpone(message: OutboxMessage, error: str | None) -> None:
+    """Retry later, backing off exponentially up to _MAX_BACKOFF."""
+    message.attempts += 1
+    message.last_error = error
+    backoff = min(timedelta(seconds=2**message.attempts), _MAX_BACKOFF)
+    message.next_attempt_at = utcnow() + backoff
 
 
 class RemoteFeedback:
