@@ -1,7 +1,8 @@
-"""The score recorder keeps POST /leads off the database: it buffers scored batches and
-writes them later, in bulk, into score history and snapshots. These tests pin what
-it writes (keyed leads, the client's labels and weights version, the scoring time),
-that it stays bounded by dropping the OLDEST batches under overload and says so,
+"""The score recorder keeps POST /leads off the database: it buffers the latest score
+of each lead and writes them later, in bulk, into score history and snapshots. These
+tests pin what it writes (keyed leads, the client's labels and weights version, the
+scoring time), that it stays bounded by dropping the leads that waited longest under
+overload and says so,
 and that its background writer runs only between start() and stop(), which writes
 what is pending, on every backend."""
 
@@ -141,7 +142,7 @@ def test_flush_writes_what_was_recorded_and_only_changes(
     assert ann.scored_at == datetime.fromtimestamp(NOW + 120, UTC)
 
 
-def test_overload_drops_the_oldest_batches_and_logs_the_count(
+def test_overload_drops_the_leads_that_waited_longest_and_logs_the_count(
     sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="app.services.scoring.recorder")
@@ -170,15 +171,28 @@ def test_overload_drops_the_oldest_batches_and_logs_the_count(
     assert recorder.dropped == 6
 
 
-def test_the_newest_batch_is_kept_even_when_larger_than_the_bound(
+def test_the_bound_holds_for_one_large_batch_keeping_its_newest_leads(
     sessions: sessionmaker[Session],
 ) -> None:
     recorder = ScoreRecorder(sessions, KEYS, max_pending=2)
     recorder.record(CONFIG, batch("old", 1), NOW)
-    recorder.record(CONFIG, batch("big", 3), NOW + 1)
-    assert recorder.dropped == 1
-    assert recorder.flush() == 3
-    assert set(snapshots(sessions)) == {key_of(e) for e, _, _ in batch("big", 3)}
+    big = batch("big", 3)
+    recorder.record(CONFIG, big, NOW + 1)
+    assert recorder.dropped == 2
+    assert recorder.flush() == 2
+    assert set(snapshots(sessions)) == {key_of(e) for e, _, _ in big[1:]}
+
+
+def test_a_lead_scored_again_replaces_its_pending_entry(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Memory follows distinct leads, not requests: repeats never drop anything."""
+    recorder = ScoreRecorder(sessions, KEYS, max_pending=4)
+    for offset in range(50):
+        recorder.record(CONFIG, batch("same", 4, score=offset % 90), NOW + offset)
+    assert recorder.dropped == 0
+    assert recorder.flush() == 4
+    assert history_count(sessions) == 4  # one row per lead: its latest score
 
 
 def test_the_writer_runs_only_between_start_and_stop(

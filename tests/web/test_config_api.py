@@ -318,6 +318,7 @@ def test_no_lead_pii_is_stored(app, client) -> None:
             "clients",
             "api_keys",
             "lead_snapshots",
+            "score_history",
             "feedback",
             "weight_versions",
             "cached_configs",

@@ -1,22 +1,27 @@
 """What POST /leads scored, recorded off the hot path into score history.
 
-A request hands its whole batch to the recorder, which only appends it to a list; a
+A request hands its scores to the recorder, which keeps only the latest score of
+each (client, lead) in a dict — a lead scored again before the next write replaces
+its pending entry, so memory follows the number of distinct leads, not requests. A
 background thread hashes the lead emails with the deployment's key and writes the
 leads whose score changed (score history plus the current snapshot) in bulk.
-Feedback without factors then finds what the lead looked like when it was scored.
+Feedback without factors then finds what the lead looked like when it was scored;
+the time recorded is that of the latest score before a write (writes come every
+`flush_interval` seconds, sooner under load).
 
-Recording is best effort: when more than `max_pending` leads wait, the OLDEST
-pending batches are dropped (the newest say more about a lead), counted, and the
-count is logged with the next flush. The thread has an explicit lifecycle: the
-process that serves requests starts it (gunicorn's post_fork hook) and stops it,
-flushing, on exit (worker_exit).
+Recording is best effort: when more than `max_pending` leads wait (a slow or
+unreachable database), the leads that waited longest are dropped — the newest say
+more about a lead — counted, and the count is logged with the next write. The
+thread has an explicit lifecycle: the process that serves requests starts it (a
+gunicorn hook, app/gunicorn_conf.py) and stops it, writing what is pending, when
+the worker exits.
 """
 
 import logging
 import threading
-from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import islice
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,12 +34,12 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 2_000  # leads per write transaction
 
-# (client config, scored (email, score, values) of one request, scoring time)
-_Batch = tuple[ClientConfig, Sequence[tuple[str, int, Sequence[float]]], float]
+# (client id, lead email) -> (score, factor values, scoring time, client config)
+_Pending = dict[tuple[str, str], tuple[int, Sequence[float], float, ClientConfig]]
 
 
 class ScoreRecorder:
-    """Buffers scored batches in memory and writes them in the background."""
+    """Buffers the latest score per lead in memory and writes in the background."""
 
     def __init__(
         self,
@@ -47,8 +52,10 @@ class ScoreRecorder:
         self._lead_keys = lead_keys
         self._interval = flush_interval
         self._max_pending = max_pending
-        self._pending: deque[_Batch] = deque()
-        self._pending_leads = 0
+        # Trimming copies the dict, so it waits for this much excess: amortised
+        # O(1) per lead even under sustained overload.
+        self._slack = max(1, max_pending // 4)
+        self._pending: _Pending = {}
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
@@ -63,25 +70,28 @@ class ScoreRecorder:
         scored: Sequence[tuple[str, int, Sequence[float]]],
         now: float,
     ) -> None:
-        """Queue one request's scores; never blocks on the database."""
-        size = len(scored)
+        """Keep the latest score of each lead with an email; never touches the
+        database."""
+        client_id = config.client_id
         with self._lock:
-            self._pending.append((config, scored, now))
-            self._pending_leads += size
-            if self._pending_leads > self._max_pending // 2:
-                self._wake.set()  # flush early rather than drop under load
-            while self._pending_leads > self._max_pending and len(self._pending) > 1:
-                _, oldest, _ = self._pending.popleft()
-                self._pending_leads -= len(oldest)
-                self.dropped += len(oldest)
-                self._dropped_unlogged += len(oldest)
+            pending = self._pending
+            for email, score, values in scored:
+                if email:
+                    pending[(client_id, email)] = (score, values, now, config)
+            size = len(pending)
+            if size > self._max_pending // 2:
+                self._wake.set()  # write early rather than drop under load
+            if size > self._max_pending + self._slack:
+                excess = size - self._max_pending
+                self._pending = dict(islice(pending.items(), excess, None))
+                self.dropped += excess
+                self._dropped_unlogged += excess
 
     def flush(self) -> int:
         """Write everything pending now; returns how many leads changed score."""
         with self._flush_lock:
             with self._lock:
-                batches, self._pending = self._pending, deque()
-                self._pending_leads = 0
+                pending, self._pending = self._pending, {}
                 dropped, self._dropped_unlogged = self._dropped_unlogged, 0
             if dropped:
                 log.warning(
@@ -90,8 +100,9 @@ class ScoreRecorder:
                     dropped,
                     self.dropped,
                 )
-            rows = self._rows(batches)
+            rows = self._rows(pending)
             written = 0
+            start = 0
             try:
                 for start in range(0, len(rows), _CHUNK):
                     with self._sessions.begin() as session:
@@ -129,30 +140,17 @@ class ScoreRecorder:
             except Exception:  # the writer must outlive any one bad batch
                 log.exception("score recorder flush failed")
 
-    def _rows(self, batches: Sequence[_Batch]) -> list[ScoredLead]:
-        # Newest first, so a lead scored several times is hashed and compared once,
-        # with its latest score; history keeps what changed between flushes.
+    def _rows(self, pending: _Pending) -> list[ScoredLead]:
         key_of = self._lead_keys.for_lead_id
-        seen: set[tuple[str, str]] = set()
-        rows = []
-        for config, scored, now in reversed(batches):
-            client_id = config.client_id
-            at = None
-            for email, score, values in reversed(scored):
-                if not email or (client_id, email) in seen:
-                    continue
-                seen.add((client_id, email))
-                at = at or datetime.fromtimestamp(now, UTC)
-                rows.append(
-                    ScoredLead(
-                        client_id,
-                        key_of(email),
-                        tuple(values),
-                        score,
-                        config.encoder.labels[score],
-                        config.version,
-                        at,
-                    )
-                )
-        rows.reverse()  # oldest first, as record_scores expects (the last one wins)
-        return rows
+        return [
+            ScoredLead(
+                client_id,
+                key_of(email),
+                tuple(values),
+                score,
+                config.encoder.labels[score],
+                config.version,
+                datetime.fromtimestamp(now, UTC),
+            )
+            for (client_id, email), (score, values, now, config) in pending.items()
+        ]
