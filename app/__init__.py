@@ -2,7 +2,8 @@
 
 `create_app` is the only way an application is built; it reads the environment once
 and opens no database connection (engines connect lazily). Its steps run in order:
-settings → services (with the job queue) → tasks → Flask routes → the /leads fast path.
+settings → services (with the job queue) → tasks → Flask routes → rate limits → the
+/leads fast path.
 """
 
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     attach(app, services)
     register_tasks(services)
     _register_routes(app)
+    _register_rate_limits(app)
     _install_fast_path(app)
     return app
 
@@ -40,9 +42,16 @@ def _register_routes(app: Flask) -> None:
     register_error_handlers(app)
 
 
+def _register_rate_limits(app: Flask) -> None:
+    from app.web.route_limits import register_rate_limits
+
+    register_rate_limits(app)
+
+
 def _install_fast_path(app: Flask) -> None:
     from app.container import services_of
     from app.web.fast_path import LeadsFastPath
+    from app.web.ratelimit import leads_rate_limits
 
     app.wsgi_app = LeadsFastPath(  # type: ignore[method-assign]
         app.wsgi_app,
@@ -50,4 +59,5 @@ def _install_fast_path(app: Flask) -> None:
         max_body=app.config["MAX_BODY_BYTES"],
         max_leads=app.config["MAX_LEADS_PER_REQUEST"],
         cors_origins=app.config["CORS_ORIGINS"],
+        limits=leads_rate_limits(app.config),
     )

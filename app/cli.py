@@ -114,6 +114,86 @@ def clients_profile(ctx: _Context, client_id: str, **stated: object) -> None:
     click.echo(json.dumps({**view.body, "refit_pending": view.refit_pending}))
 
 
+@clients.command("rotate-key")
+@click.argument("client_id")
+@click.option(
+    "--grace-seconds",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="How long the old keys keep working, to roll the new one out.",
+)
+@pass_context
+def clients_rotate_key(ctx: _Context, client_id: str, grace_seconds: int) -> None:
+    """Issue a new API key (printed only this once) and revoke the old ones."""
+    from app.services.learning.clients import rotate_api_key
+
+    try:
+        rotated = rotate_api_key(ctx.services.sessions, client_id, grace_seconds)
+    except DomainError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(1)
+    ctx.services.configs.invalidate()
+    click.echo(
+        json.dumps(
+            {
+                "client_id": rotated.client_id,
+                "api_key": rotated.api_key,
+                "prefix": rotated.prefix,
+                "revoked_prefixes": rotated.old_prefixes,
+                "old_keys_end_at": rotated.old_keys_end_at.isoformat(),
+            }
+        )
+    )
+
+
+@clients.command("revoke-key")
+@click.argument("client_id")
+@click.option("--prefix", default=None, help="The key's stored prefix (ck_ + 7).")
+@click.option("--all", "revoke_all", is_flag=True, help="Revoke every key.")
+@pass_context
+def clients_revoke_key(
+    ctx: _Context, client_id: str, prefix: str | None, revoke_all: bool
+) -> None:
+    """Revoke a client's key by its prefix (or all its keys) at once."""
+    from app.services.learning.clients import revoke_api_keys
+
+    if bool(prefix) == revoke_all:
+        raise click.UsageError("give exactly one of --prefix ck_… or --all")
+    try:
+        revoked = revoke_api_keys(ctx.services.sessions, client_id, prefix)
+    except DomainError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(1)
+    ctx.services.configs.invalidate()
+    click.echo(json.dumps({"client_id": client_id, "revoked_prefixes": revoked}))
+
+
+@clients.command("keys")
+@click.argument("client_id")
+@pass_context
+def clients_keys(ctx: _Context, client_id: str) -> None:
+    """List a client's keys by prefix, one JSON line each (never the keys)."""
+    from app.services.learning.clients import list_api_keys
+
+    try:
+        keys = list_api_keys(ctx.services.sessions, client_id)
+    except DomainError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(1)
+    for key in keys:
+        revoked = key.revoked_at.isoformat() if key.revoked_at else None
+        click.echo(
+            json.dumps(
+                {
+                    "prefix": key.prefix,
+                    "created_at": key.created_at.isoformat(),
+                    "revoked_at": revoked,
+                }
+            )
+        )
+
+
 @main.group()
 def weights() -> None:
     """Personalised weights."""

@@ -24,6 +24,10 @@ _STR_SETTINGS = {
     "TOKEN_ENCRYPTION_KEYS": "",
     "PUBLIC_BASE_URL": "",
     "CONFIG_API_URL": "",
+    # Email verification's SMTP server (smtp://user:pass@host:587?starttls=1) and
+    # the sender of its mail; both needed when EMAIL_VERIFICATION is on.
+    "MAIL_URL": "",
+    "MAIL_FROM": "",
     "HUBSPOT_CLIENT_ID": "",
     "HUBSPOT_CLIENT_SECRET": "",
     "HUBSPOT_APP_ID": "",
@@ -33,6 +37,14 @@ _STR_SETTINGS = {
     "USPACY_CLIENT_SECRET": "",
     "USPACY_BASE_URL_TEMPLATE": "https://{domain}",
     "CORS_ORIGINS": "https://conturs.com https://www.conturs.com https://app.conturs.com",
+    # Rate limits in the `limits` notation ("20/minute"); /leads counts per process.
+    "LEADS_RATE_LIMIT": "10000/second",
+    "AUTH_FAILURE_RATE_LIMIT": "20/minute",
+    "REGISTRATION_RATE_LIMIT": "10/hour",
+    "CONFIG_RATE_LIMIT": "300/minute",
+    "FEEDBACK_RATE_LIMIT": "1200/minute",
+    # Proxies whose X-Forwarded-For names the caller (IPs, comma-separated, or "*").
+    "FORWARDED_ALLOW_IPS": "",
 }
 
 _SECRET_KEY_HINT = (
@@ -64,14 +76,27 @@ def load_settings(
             settings[name] = int(raw) if raw else default
         except ValueError:
             raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    # Seconds any one call to the database or Redis may wait (connect, statement,
+    # lock, pool); a hung store then costs a request this long, not a worker.
+    settings["STORE_TIMEOUT_SECONDS"] = _store_timeout(
+        os.environ.get("STORE_TIMEOUT_SECONDS")
+    )
     settings["CORS_ORIGINS"] = settings["CORS_ORIGINS"].split()
     settings["OPEN_REGISTRATION"] = os.environ.get(
         "OPEN_REGISTRATION", "true"
     ).strip().lower() not in {"0", "false", "no", "off"}
+    # Off by default: registration answers with the key, as the seed's service does.
+    settings["EMAIL_VERIFICATION"] = os.environ.get(
+        "EMAIL_VERIFICATION", "false"
+    ).strip().lower() in {"1", "true", "yes", "on"}
+    settings["RATE_LIMITS_ENABLED"] = os.environ.get(
+        "RATE_LIMITS_ENABLED", "true"
+    ).strip().lower() not in {"0", "false", "no", "off"}
     settings["JOBS_IMMEDIATE"] = False
     settings.update(overrides)
     if not settings["DATABASE_URL"]:
-        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        # Owner-only: it holds the embedded database and generated secrets.
+        Path(instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
         db_file = Path(instance_path) / "conturs.db"
         settings["DATABASE_URL"] = f"sqlite:///{db_file}"
     settings["EMBEDDED"] = settings["DATABASE_URL"].startswith("sqlite")
@@ -81,6 +106,21 @@ def load_settings(
         settings["TOKEN_ENCRYPTION_KEYS"], instance_path, settings["EMBEDDED"]
     )
     return settings
+
+
+def _store_timeout(raw: str | None) -> float:
+    """STORE_TIMEOUT_SECONDS: a positive number of seconds (default 1.5)."""
+    if not raw:
+        return 1.5
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 86_400:
+        raise ValueError(
+            f"STORE_TIMEOUT_SECONDS must be a positive number of seconds, got {raw!r}"
+        )
+    return seconds
 
 
 def _instance_secret(instance_path: str, embedded: bool) -> str:
@@ -124,7 +164,7 @@ def _instance_file(instance_path: str, name: str, make: Callable[[], str]) -> st
     path = Path(instance_path) / name
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = make()
     # Create with owner-only permissions so the secret is never world-readable.
     try:

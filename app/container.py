@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config_client import ConfigApiClient
 from app.crypto import SecretBox
 from app.db import make_engine, make_session_factory
+from app.mail import mailer_from_settings
 from app.queue import JobQueue, make_huey
 from app.services.keys import LeadKeys
 from app.services.learning.config import ConfigService
@@ -65,7 +66,7 @@ class Services:
 def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
     """Build every service from settings; connects to nothing yet (engines are lazy)."""
     tasks = JobQueue(make_huey(settings, instance_path))
-    engine = make_engine(settings["DATABASE_URL"])
+    engine = make_engine(settings["DATABASE_URL"], settings["STORE_TIMEOUT_SECONDS"])
     sessions = make_session_factory(engine)
     secrets = SecretBox(settings["TOKEN_ENCRYPTION_KEYS"])
     lead_keys = LeadKeys(settings["SECRET_KEY"])
@@ -82,7 +83,12 @@ def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
         source = LocalConfigSource(sessions)
         outbox = None
         feedback = LocalFeedback(sessions, tasks)
-        accounts = ConfigService(sessions, tasks, settings["OPEN_REGISTRATION"])
+        accounts = ConfigService(
+            sessions,
+            tasks,
+            settings["OPEN_REGISTRATION"],
+            mailer_from_settings(settings),  # None unless EMAIL_VERIFICATION is on
+        )
     configs = ClientConfigCache(source, settings["WEIGHTS_CACHE_TTL_SECONDS"])
     recorder = ScoreRecorder(sessions, lead_keys)
     return Services(

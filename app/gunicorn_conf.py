@@ -1,22 +1,64 @@
 """gunicorn settings and lifecycle hooks, shared by every way the service is served:
-the Procfile's web process, `conturs serve` and the throughput benchmark
+the Procfile's web process, `conturs serve` and the benchmarks
 (`gunicorn -c python:app.gunicorn_conf "app:create_app()"`).
 
 Each worker builds its own app (no preloading, so no connection or thread crosses a
 fork); the hooks start that app's background writers once it is loaded and stop
 them, writing what is pending, when the worker exits.
+
+Why threads (gthread), and this many. A sync worker reads a request itself, so
+two clients sending a body one byte a second stall two sync workers and with them
+the whole service. gthread's main thread accepts connections and waits for their
+first byte without blocking anyone; from then on a connection is served by one
+pool thread, which blocks while a slow client trickles its headers or body. So
+the number of slow clients a worker absorbs is its thread count: idle threads
+cost nothing (the pool creates them on demand and a blocked read holds no GIL),
+so it is set well above what a burst of slow clients takes (200 trickling
+connections leave GET /health at a few ms, benchmarks/slow_clients.py). Fast
+requests are unaffected: the scoring work is CPU-bound and runs in as many threads
+as there are clients, with keep-alive connections that cost no new handshake per
+request (benchmarks/leads_throughput.py: the same worker CPU per request as sync).
+gevent would absorb even more connections, but it means monkey-patching a process
+whose SQLite calls block the whole event loop; threads need no patching.
+
+A client that stops sending altogether would hold its thread forever (gunicorn
+puts no deadline on reading a request), so each read on a client socket gives up
+after IDLE_SECONDS without a byte. In front of the service a buffering proxy
+(README, "Deploying") takes slow clients off the workers entirely.
 """
 
+import logging
 import os
 from typing import Any
 
+from gunicorn.workers.gthread import ThreadWorker
+
 from app.container import services_of
+
+# A read on a client socket that sees no byte for this long ends the connection.
+IDLE_SECONDS = float(os.environ.get("WEB_IDLE_SECONDS", "30"))
+
+
+class IdleLimitedThreadWorker(ThreadWorker):  # type: ignore[misc]
+    """gthread, with a limit on how long a client may send nothing."""
+
+    def handle(self, conn: Any) -> Any:
+        # In the pool thread, before the request is read; gthread makes the
+        # socket blocking without any timeout, and again for every request.
+        conn.sock.settimeout(IDLE_SECONDS)
+        return super().handle(conn)
+
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8082')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "sync"
+worker_class = "app.gunicorn_conf.IdleLimitedThreadWorker"
+# Slow clients each hold one thread (see above); fast ones share the rest.
+threads = int(os.environ.get("WEB_THREADS", "256"))
+# Connections a worker accepts: its threads plus idle keep-alive connections.
+worker_connections = threads + 64
 preload_app = False
-# Slow or stalled clients must not hold a sync worker for long.
+# The arbiter restarts a worker that stops heartbeating this long; with threads
+# the heartbeat comes from the main thread, so a slow request never triggers it.
 timeout = 30
 graceful_timeout = 20
 accesslog = None
@@ -26,7 +68,15 @@ loglevel = "info"
 
 def post_worker_init(worker: Any) -> None:
     """The worker has loaded its app: start its background writers."""
+    worker.log.error_log.addFilter(_quiet_idle_timeouts)
     services_of(worker.wsgi).start_background()
+
+
+def _quiet_idle_timeouts(record: logging.LogRecord) -> bool:
+    # gunicorn logs a traceback for every socket error; a client closed for
+    # sending nothing within IDLE_SECONDS is routine, not an error.
+    error = record.exc_info[1] if record.exc_info else None
+    return not isinstance(error, TimeoutError)
 
 
 def worker_exit(server: Any, worker: Any) -> None:

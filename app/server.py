@@ -1,6 +1,7 @@
 """Runs the app under gunicorn for `conturs serve`, with the same settings and hooks
 as the Procfile (app/gunicorn_conf.py)."""
 
+import os
 import subprocess
 import sys
 from typing import Any
@@ -12,6 +13,7 @@ from app.container import services_of
 from app.services.demo import ensure_demo_client
 
 GUNICORN_CONFIG = "python:app.gunicorn_conf"
+JOB_STORE_TIMEOUT_SECONDS = "60"
 
 
 class _Gunicorn(Application):  # type: ignore[misc]
@@ -46,9 +48,13 @@ def run_server(app: Flask, host: str, port: int, workers: int) -> None:
             flush=True,
         )
     services.engine.dispose()
-    # The embedded default runs its job consumer alongside the web workers.
+    # The embedded default runs its job consumer alongside the web workers; jobs
+    # may wait longer on the database than a request (as in the Procfile).
     consumer = (
-        subprocess.Popen([sys.executable, "-m", "app", "worker", "--workers", "1"])
+        subprocess.Popen(
+            [sys.executable, "-m", "app", "worker", "--workers", "1"],
+            env={**os.environ, "STORE_TIMEOUT_SECONDS": JOB_STORE_TIMEOUT_SECONDS},
+        )
         if app.config["EMBEDDED"]
         else None
     )

@@ -95,7 +95,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_service(workdir: str, workers: int, worker_class: str) -> tuple:
+def start_service(workdir: str, workers: int, worker_class: str | None) -> tuple:
+    """Serve on a fresh SQLite database; `worker_class` None keeps the config's."""
     env = dict(
         os.environ,
         DATABASE_URL=f"sqlite:///{workdir}/bench.db",
@@ -126,8 +127,9 @@ def start_service(workdir: str, workers: int, worker_class: str) -> tuple:
             "python:app.gunicorn_conf",
             "-w",
             str(workers),
-            "-k",
-            worker_class,
+            *(["-k", worker_class] if worker_class else []),
+            # gunicorn runs "sync" with the config's threads > 1 as gthread.
+            *(["--threads", "1"] if worker_class == "sync" else []),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -150,6 +152,20 @@ def start_service(workdir: str, workers: int, worker_class: str) -> tuple:
         server.kill()
         raise RuntimeError("service did not start")
     return server, port, client
+
+
+def workers_cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) used so far by the gunicorn master's workers, so
+    cost per request can be compared on a machine others are also using."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime + stime, in ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run_wrk(port: int, body_path: str, duration: int) -> float:
@@ -209,7 +225,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="sync")
+    # Default: the worker class of app/gunicorn_conf.py, so the figures are the
+    # production ones; `--worker-class sync` measures the plain sync worker.
+    parser.add_argument("--worker-class", default=None)
     parser.add_argument("--sizes", default="1,100,1000")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -235,10 +253,15 @@ def main() -> int:
                     )
                 )
                 load(port, body_path, 1)  # warm up every worker
+                cpu_before = workers_cpu_seconds(server.pid)
                 rates = [load(port, body_path, args.duration) for _ in range(args.runs)]
+                cpu = workers_cpu_seconds(server.pid) - cpu_before
                 rps = statistics.median(rates)
                 results["batches"][size] = {
                     "requests_per_s": round(rps, 1),
+                    "worker_cpu_us_per_request": round(
+                        cpu / (sum(rates) * args.duration) * 1e6
+                    ),
                     "leads_per_s": round(rps * size),
                     "vs_reference": round(rps * size / REFERENCE_LEADS_PER_S[size], 2)
                     if size in REFERENCE_LEADS_PER_S
@@ -253,13 +276,18 @@ def main() -> int:
     else:
         print(
             f"load generator: {results['load_generator']}, "
-            f"gunicorn workers: {args.workers}"
+            f"gunicorn workers: {args.workers} "
+            f"({args.worker_class or 'app/gunicorn_conf.py worker class'})"
         )
-        print(f"{'batch':>6} {'requests/s':>11} {'leads/s':>10} {'vs Go ref':>9}")
+        print(
+            f"{'batch':>6} {'requests/s':>11} {'leads/s':>10} {'vs Go ref':>9}"
+            f" {'worker CPU µs/req':>18}"
+        )
         for size, row in results["batches"].items():
             print(
                 f"{size:>6} {row['requests_per_s']:>11,.0f} {row['leads_per_s']:>10,}"
                 f" {row['vs_reference'] or '':>8}x"
+                f" {row['worker_cpu_us_per_request']:>18,}"
             )
         print(
             f"engine alone: {results['engine_leads_per_s_one_core']:,} leads/s "

@@ -29,6 +29,15 @@ def register_tasks(services: Services) -> None:
 
     queue.register("refit_client", refit_client)
 
+    accounts = services.accounts
+    if accounts is not None:
+        # Email verification: mails a new address its key, a known one a notice.
+        @huey.task(retries=3, retry_delay=60, name="mail_access")
+        def mail_access(identity: str, profile: dict | None = None) -> None:
+            accounts.send_access_mail(identity, profile)
+
+        queue.register("mail_access", mail_access)
+
     outbox = services.outbox
     if outbox is not None:
 

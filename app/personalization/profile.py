@@ -4,9 +4,12 @@ The profile decides which clients count as "similar" and which industry prior
 applies, so it is normalised hard: industries become vertical keys, countries
 ISO 3166-1 alpha-2 codes, sizes inclusive employee ranges. Only the registration
 email's domain is kept, never the address.
+
+What an account states is stored and read again by every refit of every client,
+so `check_stated` bounds it before it is stored: short texts, a short ICP list.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from app.personalization.taxonomy import VERTICALS, vertical_of
@@ -55,6 +58,12 @@ _ISO_ALPHA2 = frozenset(
 )
 _COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}  # the .uk TLD and the EU's code for Greece
 
+# No industry name, country or size range needs more; the ~20 verticals need fewer.
+MAX_PROFILE_TEXT_CHARS = 100
+MAX_ICP_INDUSTRIES = 50
+_TEXT_FIELDS = ("industry", "country")
+_SIZE_FIELDS = ("company_size", "icp_company_sizes")
+
 
 @dataclass(frozen=True, slots=True)
 class ClientProfile:
@@ -74,8 +83,19 @@ class ClientProfile:
         return IdealCustomerProfile(
             industries=self.icp_industries,
             size_range=self.icp_size_range,
-            vertical_of=vertical_of,
+            vertical_of=_lead_vertical,
         )
+
+
+_vertical_uncached = vertical_of.__wrapped__
+
+
+def _lead_vertical(industry: str) -> str | None:
+    # A lead's industry is the caller's text (up to 1,000 characters): only short
+    # ones are cached, so vertical_of's 8,192 entries stay small whatever is sent.
+    if len(industry) > MAX_PROFILE_TEXT_CHARS:
+        return _vertical_uncached(industry)
+    return vertical_of(industry)
 
 
 def country_of_domain(domain: str) -> str | None:
@@ -161,6 +181,48 @@ def normalise_icp_industries(values: Iterable[str]) -> frozenset[str]:
             )
         keys.add(key)
     return frozenset(keys)
+
+
+def check_stated(changes: Mapping[str, object]) -> None:
+    """Refuse stated values too large or unfit to store, naming the field, so a
+    profile stays small whoever writes it (API, CLI, admin page)."""
+    for name, value in changes.items():
+        if value is None:
+            continue
+        if name in _TEXT_FIELDS:
+            if not isinstance(value, str):
+                raise ValueError(f"{name} must be a string")
+            _check_text(value, name)
+        elif name in _SIZE_FIELDS:
+            if isinstance(value, bool):
+                raise ValueError(f"{name} must be a number or a range such as 50-200")
+            if isinstance(value, str):
+                _check_text(value, name)
+        elif name == "icp_industries":
+            if isinstance(value, str) or not isinstance(value, list | tuple):
+                raise ValueError("icp_industries must be a list of industries")
+            if len(value) > MAX_ICP_INDUSTRIES:
+                raise ValueError(
+                    f"icp_industries must hold at most {MAX_ICP_INDUSTRIES} entries"
+                )
+            for entry in value:
+                if not isinstance(entry, str):
+                    raise ValueError("icp_industries must be a list of industries")
+                _check_text(entry, "icp_industries")
+
+
+def _check_text(value: str, name: str) -> None:
+    if len(value) > MAX_PROFILE_TEXT_CHARS:
+        raise ValueError(f"{name} must be at most {MAX_PROFILE_TEXT_CHARS} characters")
+    if "\x00" in value:
+        raise ValueError(f"{name} must not contain NUL characters")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"{name} must be valid Unicode text (no lone surrogates)"
+            ) from None
 
 
 _UNSET: object = object()

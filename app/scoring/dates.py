@@ -1,14 +1,19 @@
 """Date parsing for lead fields: ISO 8601, plain dates and Unix epoch milliseconds.
 
 Results are cached by the exact input string because CRM exports repeat the same
-dates across many leads, and parsing dominates the engine's cost otherwise.
+dates across many leads, and parsing dominates the engine's cost otherwise. Only
+short ASCII strings are parsed and cached: no date format needs more than
+`MAX_DATE_CHARS`, so longer or non-ASCII text counts as absent, which bounds both
+the work per string and the bytes the cache can hold (`_CACHE_LIMIT` keys of at
+most `MAX_DATE_CHARS` ASCII characters: a few MB per process).
 """
 
 import math
 from datetime import UTC, datetime
 
+MAX_DATE_CHARS = 64  # "2024-01-01T10:00:00.123456+05:30" is 32; padding allowed
 _EPOCH_MS_DIGITS = 6  # shorter digit strings are not plausible epoch milliseconds
-_CACHE_LIMIT = 65_536
+_CACHE_LIMIT = 32_768
 _cache: dict[str, float | None] = {}
 
 
@@ -18,6 +23,8 @@ def parse_timestamp(text: str) -> float | None:
         return _cache[text]
     except KeyError:
         pass
+    if len(text) > MAX_DATE_CHARS or not text.isascii():
+        return None  # not a date; kept out of the cache so it cannot fill it
     parsed = _parse_uncached(text)
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()
@@ -43,7 +50,9 @@ def _parse_uncached(text: str) -> float | None:
     text = text.strip()
     if not text:
         return None
-    if text.isdigit():
+    # ASCII digits only: str.isdigit alone also accepts superscript and circled
+    # digits, which int() then refuses.
+    if text.isdigit() and text.isascii():
         if len(text) < _EPOCH_MS_DIGITS:
             return None
         return timestamp_from_number(int(text))

@@ -22,11 +22,6 @@ _SENIORITY = f.SENIORITY_LEVELS
 _STATUS = f.STATUS_VALUES
 
 
-def _alias(lead: Mapping, key: str, alias: str) -> object:
-    value = lead.get(key)
-    return lead.get(alias) if value is None else value
-
-
 def factor_values(
     lead: Mapping, now: float, icp: IdealCustomerProfile = NO_ICP
 ) -> tuple[float, ...]:
@@ -44,10 +39,14 @@ def read_lead(
     """
     get = lead.get
     email = text(get("email"), "email")
-    first = text(_alias(lead, "first_name", "firstname"), "first_name")
-    last = text(_alias(lead, "last_name", "lastname"), "last_name")
+    # Aliases inline (HubSpot's names when ours are absent): this runs per lead.
+    first = get("first_name")
+    first = text(get("firstname") if first is None else first, "first_name")
+    last = get("last_name")
+    last = text(get("lastname") if last is None else last, "last_name")
     company = text(get("company"), "company")
-    title = text(_alias(lead, "job_title", "jobtitle"), "job_title")
+    title = get("job_title")
+    title = text(get("jobtitle") if title is None else title, "job_title")
     phone = text(get("phone"), "phone")
     city = text(get("city"), "city")
     country = text(get("country"), "country")

@@ -2,12 +2,16 @@
 
 Strings may arrive as numbers (phone numbers from spreadsheets), counts as numeric
 strings (n8n and Zapier stringify often), dates as epoch milliseconds. Anything that
-cannot mean the field's type raises LeadFieldError naming the field.
+cannot mean the field's type raises LeadFieldError naming the field. Text is read
+up to `MAX_TEXT_CHARS`: no name, title or address needs more, and the rest would
+only cost memory wherever the text is kept (the response, caches, the recorder).
 """
 
 import math
 
 from app.scoring.dates import parse_timestamp, timestamp_from_number
+
+MAX_TEXT_CHARS = 1_000
 
 
 class LeadFieldError(ValueError):
@@ -20,11 +24,14 @@ class LeadFieldError(ValueError):
 
 
 def text(value: object, field: str) -> str:
-    """A string field, stripped; None and absent are empty."""
+    """A string field, stripped and cut at MAX_TEXT_CHARS; None and absent are
+    empty."""
     if value is None:
         return ""
     kind = type(value)
     if kind is str:
+        if len(value) > MAX_TEXT_CHARS:  # type: ignore[arg-type]
+            value = value[:MAX_TEXT_CHARS]  # type: ignore[index]
         return value.strip()  # type: ignore[union-attr]
     if kind is int or (kind is float and math.isfinite(value)):  # type: ignore[arg-type]
         try:

@@ -1,17 +1,38 @@
 """The Config API: POST /config (register, profile, weights) and POST /feedback."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from flask import Blueprint, Response, current_app, request
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictStr,
+    ValidationError,
+)
 
 from app.container import services_of
+from app.personalization.profile import MAX_ICP_INDUSTRIES, MAX_PROFILE_TEXT_CHARS
 from app.services.errors import InvalidInput, NotAuthenticated, NotFound
 from app.services.learning.feedback import check_action, check_factors
-from app.web.fast_path import decode_json
+from app.web.fast_path import decode_json, read_body
+from app.web.identity import (
+    ApiKey,
+    ClientId,
+    Email,
+    LeadId,
+    Storable,
+    text_or_integer,
+)
 
 bp = Blueprint("config_api", __name__)
+
+
+# Profile text: short, storable; sizes are strings or integers, never booleans.
+ProfileText = Annotated[StrictStr, Field(max_length=MAX_PROFILE_TEXT_CHARS), Storable]
+SizeInput = Annotated[str | int, text_or_integer(MAX_PROFILE_TEXT_CHARS)]
 
 
 class ProfileInput(BaseModel):
@@ -19,29 +40,35 @@ class ProfileInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    industry: str | None = None
-    company_size: str | int | None = None
-    country: str | None = None
-    icp_industries: list[str] | None = None
-    icp_company_sizes: str | int | None = None
+    industry: ProfileText | None = None
+    company_size: SizeInput | None = None
+    country: ProfileText | None = None
+    icp_industries: (
+        Annotated[list[ProfileText], Field(max_length=MAX_ICP_INDUSTRIES)] | None
+    ) = None
+    icp_company_sizes: SizeInput | None = None
 
 
 class ConfigRequest(BaseModel):
-    email: StrictStr = Field(min_length=3, max_length=320)
-    api_key: StrictStr | None = None
+    email: Email
+    api_key: ApiKey | None = None
     profile: ProfileInput | None = None
 
 
 class FeedbackRequest(BaseModel):
-    api_key: StrictStr = Field(min_length=1)
-    client_id: StrictStr = Field(min_length=1)
-    lead_id: StrictStr | int = Field()
-    action: StrictStr
-    factors: dict[str, float] | None = None
+    api_key: ApiKey
+    client_id: ClientId
+    lead_id: LeadId  # a string or an integer
+    action: Annotated[StrictStr, Field(max_length=32)]  # one of five short words
+    factors: dict[str, StrictFloat] | None = None  # numbers only, never true/false
 
 
 def _parse(model: type[BaseModel]) -> Any:
-    payload = decode_json(request.get_data(cache=False))
+    if request.content_length is not None:  # Flask refuses it above the limit
+        body = request.get_data(cache=False)
+    else:  # chunked: Flask would cut it at the limit, so it is read with one
+        body = read_body(request.environ, current_app.config["MAX_BODY_BYTES"])
+    payload = decode_json(body)
     if isinstance(payload, dict) and model is FeedbackRequest:
         if not payload.get("api_key") or not payload.get("client_id"):
             raise NotAuthenticated("api_key and client_id required")
@@ -71,6 +98,8 @@ def get_config() -> Response:
         )
     profile = parsed.profile.model_dump(exclude_unset=True) if parsed.profile else None
     view = accounts.get_config(parsed.email, parsed.api_key, profile)
+    if view.check_your_email:  # email verification: the same answer for any address
+        return _reply({"status": "check_your_email"}, 202)
     body = {**view.body, "is_new_client": view.is_new_client}
     if view.refit_pending:
         body["refit_pending"] = True

@@ -5,9 +5,11 @@ import itertools
 import logging
 import os
 import secrets
+import traceback
 
 import orjson
 from flask import Flask, Response, g, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app.services.errors import (
@@ -33,6 +35,7 @@ STATUS_OF = {
     Unavailable: 503,
 }
 INTERNAL_ERROR = "Internal error; it has been logged"
+STORE_UNAVAILABLE = "The data store is unavailable right now; try again shortly"
 REQUEST_ID_HEADER = "X-Request-Id"
 
 _MESSAGES = {404: "Not found", 405: "Method not allowed"}
@@ -97,6 +100,23 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
+
+    @app.errorhandler(SQLAlchemyError)
+    def _store_error(error: SQLAlchemyError) -> Response:
+        # A store failure no use case mapped (refused, read-only, timed out). The
+        # log names the error and where it was raised, not its message: a
+        # database's message may quote the values of a row (an email).
+        origin = getattr(error, "orig", None)
+        log.error(
+            "store error in %s %s [request_id=%s]: %s%s\n%s",
+            request.method,
+            request.path,
+            g.get("request_id"),
+            type(error).__name__,
+            f" ({type(origin).__name__})" if origin is not None else "",
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
+        return json_error(503, STORE_UNAVAILABLE)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -3,7 +3,12 @@
 from collections.abc import Mapping
 
 from app.models import Client
-from app.personalization.profile import ClientProfile, profile_from_email, with_stated
+from app.personalization.profile import (
+    ClientProfile,
+    check_stated,
+    profile_from_email,
+    with_stated,
+)
 from app.services.learning.clients import ClientError
 
 STATED_FIELDS = (
@@ -33,8 +38,11 @@ def update_stated_profile(client: Client, changes: Mapping[str, object]) -> None
     stated = {**(client.stated_profile or {}), **changes}
     stated = {key: value for key, value in stated.items() if value is not None}
     try:
+        check_stated(changes)
         profile = with_stated(profile_from_email(client.email), **stated)
     except ValueError as error:
         raise ClientError(f"invalid profile: {error}") from None
+    if "icp_industries" in stated:  # stored as what it means: distinct verticals
+        stated["icp_industries"] = sorted(profile.icp_industries)
     client.stated_profile = stated
     client.vertical = profile.vertical

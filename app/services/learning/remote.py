@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config_client import ConfigApiClient
@@ -21,7 +22,7 @@ from app.models import OutboxMessage
 from app.models.base import utcnow
 from app.personalization.learning import REWARDS
 from app.scoring import FACTOR_KEYS
-from app.services.errors import NotAuthenticated
+from app.services.errors import NotAuthenticated, Unavailable
 from app.services.learning.feedback import (
     OutcomeReceipt,
     check_action,
@@ -122,16 +123,19 @@ class RemoteFeedback:
             raise NotAuthenticated(
                 "Forwarding feedback to the Config API needs the client's API key"
             )
-        with self._sessions.begin() as session:
-            resolved = resolve_values(session, client_id, lead_key, values, at)
-            self._outbox.add(
-                session,
-                api_key,
-                {
-                    "client_id": client_id,
-                    "lead_id": lead_key,
-                    "action": action,
-                    "factors": dict(zip(FACTOR_KEYS, resolved, strict=True)),
-                },
-            )
+        try:
+            with self._sessions.begin() as session:
+                resolved = resolve_values(session, client_id, lead_key, values, at)
+                self._outbox.add(
+                    session,
+                    api_key,
+                    {
+                        "client_id": client_id,
+                        "lead_id": lead_key,
+                        "action": action,
+                        "factors": dict(zip(FACTOR_KEYS, resolved, strict=True)),
+                    },
+                )
+        except SQLAlchemyError as error:
+            raise Unavailable("Feedback cannot be queued right now") from error
         return OutcomeReceipt("queued", client_id, action, REWARDS[action])

@@ -3,9 +3,11 @@ from its feedback and from similar clients. Every version is kept with its metho
 data size and held-out quality."""
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Client, Feedback, WeightVersion
@@ -28,6 +30,8 @@ REFIT_AFTER_NEW_FEEDBACK = (
 )
 _CHANGE_EPSILON = 1e-6
 NEIGHBOUR_ROWS = 2_000  # latest outcomes of each similar client that are pooled
+# Times a version number is taken again after a concurrent publish took it first.
+_PUBLISH_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -139,10 +143,19 @@ def refit(session: Session, client: Client) -> WeightVersion | None:
         fit = fit_weights(
             samples, prior.weights, prior_method=prior.method, previous=previous
         )
-    if fit is not None and not fit.accepted and current and current.personalised:
+
+    def still_wanted(latest: WeightVersion | None) -> bool:
+        # A rejected fit keeps whatever personalised weights are served.
+        return not (
+            fit is not None and not fit.accepted and latest and latest.personalised
+        )
+
+    if not still_wanted(current):
         return None
     choice = personalise(prior, fit)
-    return _publish_if_changed(session, client, current, choice, fit, len(samples))
+    return _publish_if_changed(
+        session, client, current, choice, fit, len(samples), still_wanted
+    )
 
 
 def _publish_if_changed(
@@ -152,21 +165,61 @@ def _publish_if_changed(
     choice: WeightChoice,
     fit: FitResult | None,
     n_outcomes: int,
+    still_wanted: Callable[[WeightVersion | None], bool] = lambda _latest: True,
 ) -> WeightVersion | None:
+    """Add the next version when `choice` differs from the latest one.
+
+    Two publishers of one client (the worker's refit, `conturs weights refit`, a
+    profile change) can read the same latest version and take the same next
+    number. The insert runs in a savepoint: when the unique (client, version)
+    refuses it, the newest version is read again and, if `still_wanted` by it and
+    still different, published under the next free number.
+    """
     weights = weights_mapping(tuple(choice.weights))
-    if (
+    for _ in range(_PUBLISH_ATTEMPTS):
+        if _same_weights(current, choice.method, weights):
+            return None
+        version = _version_row(client, current, choice, fit, n_outcomes, weights)
+        try:
+            with session.begin_nested():
+                session.add(version)
+        except IntegrityError:  # a concurrent publish took this number
+            current = latest_version(session, client.id)
+            if not still_wanted(current):
+                return None
+            continue
+        return version
+    raise RuntimeError(
+        f"could not publish weights of {client.id}: "
+        f"{_PUBLISH_ATTEMPTS} concurrent publishes took every number tried"
+    )
+
+
+def _same_weights(
+    current: WeightVersion | None, method: str, weights: dict[str, float]
+) -> bool:
+    return (
         current is not None
-        and current.method == choice.method
+        and current.method == method
         and all(
             math.isclose(
                 current.weights.get(k, 0.0), weights[k], abs_tol=_CHANGE_EPSILON
             )
             for k in FACTOR_KEYS
         )
-    ):
-        return None
+    )
+
+
+def _version_row(
+    client: Client,
+    current: WeightVersion | None,
+    choice: WeightChoice,
+    fit: FitResult | None,
+    n_outcomes: int,
+    weights: dict[str, float],
+) -> WeightVersion:
     personalised = bool(choice.details.get("personalised"))
-    version = WeightVersion(
+    return WeightVersion(
         client_id=client.id,
         version=(current.version + 1) if current else 1,
         method=choice.method,
@@ -180,8 +233,6 @@ def _publish_if_changed(
             if isinstance(v, str | int | float | bool | type(None))
         },
     )
-    session.add(version)
-    return version
 
 
 def publish_prior(session: Session, client: Client) -> WeightVersion | None:
@@ -191,11 +242,18 @@ def publish_prior(session: Session, client: Client) -> WeightVersion | None:
     if client.pinned_weights is not None:
         return None
     current = latest_version(session, client.id)
-    cheap = (DEFAULT_METHOD, INDUSTRY_PRIOR)
-    if current is not None and (current.personalised or current.method not in cheap):
+    if not _serves_a_prior(current):
         return None
     choice = prior_choice([], profile_of(client).vertical)
-    return _publish_if_changed(session, client, current, choice, None, 0)
+    return _publish_if_changed(
+        session, client, current, choice, None, 0, _serves_a_prior
+    )
+
+
+def _serves_a_prior(latest: WeightVersion | None) -> bool:
+    """Nothing learned has been published yet (a prior may replace a prior)."""
+    cheap = (DEFAULT_METHOD, INDUSTRY_PRIOR)
+    return latest is None or (not latest.personalised and latest.method in cheap)
 
 
 def refit_due(session: Session, client_id: str) -> bool:

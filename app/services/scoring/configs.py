@@ -5,6 +5,7 @@ Where the configuration comes from is a source: the local database (embedded and
 central deployments) or a remote Config API (self-hosted scoring, CONFIG_API_URL).
 """
 
+import hashlib
 import logging
 import threading
 import time
@@ -22,8 +23,9 @@ from app.scoring import (
     validate_weights,
 )
 from app.scoring.icp import NO_ICP
-from app.services.keys import hash_api_key, normalise_email
+from app.services.keys import hash_api_key
 from app.services.learning.clients import find_client_by_key
+from app.services.learning.emails import same_email
 from app.services.learning.profiles import profile_of
 from app.services.learning.weights import current_weights
 from app.services.scoring.encoding import ScoreEncoder
@@ -31,6 +33,9 @@ from app.services.scoring.encoding import ScoreEncoder
 log = logging.getLogger(__name__)
 
 _UNKNOWN_KEY_TTL = 5.0  # seconds a rejected key is remembered, to spare the store
+# Rejected (key, identity) pairs are remembered by one 32-byte digest each, never
+# by what the caller sent, so the cache's size is this many small entries (~1.5 MB)
+# whatever the requests hold.
 _UNKNOWN_KEY_LIMIT = 10_000
 _RETRY_UNREACHABLE = 30.0  # seconds between refresh attempts while a source is down
 
@@ -54,7 +59,7 @@ class ClientConfig:
 
     def matches(self, identity: str) -> bool:
         """True when the request names this client, by id or by email."""
-        return identity == self.client_id or normalise_email(identity) == self.email
+        return identity == self.client_id or same_email(identity, self.email)
 
 
 def build_config(
@@ -144,7 +149,8 @@ class ClientConfigCache:
         self._ttl = ttl_seconds
         self._clock = clock
         self._entries: dict[str, tuple[float, ClientConfig]] = {}
-        self._unknown: dict[tuple[str, str], float] = {}
+        # digest of (key, identity) -> rejected until; oldest first
+        self._unknown: dict[bytes, float] = {}
         self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
@@ -160,7 +166,8 @@ class ClientConfigCache:
             if entry[0] <= now:
                 self._refresh_in_background(api_key, identity, digest)
             return entry[1]
-        rejected_until = self._unknown.get((digest, identity))
+        rejection = _rejection_key(digest, identity)
+        rejected_until = self._unknown.get(rejection)
         if rejected_until is not None and rejected_until > now:
             return None
         stored = self._source.stored(api_key, identity)
@@ -176,9 +183,7 @@ class ClientConfigCache:
                 raise
             return config
         if config is None:
-            if len(self._unknown) >= _UNKNOWN_KEY_LIMIT:
-                self._unknown.clear()
-            self._unknown[(digest, identity)] = now + _UNKNOWN_KEY_TTL
+            self._remember_rejection(rejection, now + _UNKNOWN_KEY_TTL)
             return None
         self._entries[digest] = (now + self._ttl, config)
         return config
@@ -187,6 +192,16 @@ class ClientConfigCache:
         """Forget every cached entry (after weights or keys change in this process)."""
         self._entries.clear()
         self._unknown.clear()
+
+    def _remember_rejection(self, rejection: bytes, until: float) -> None:
+        unknown = self._unknown
+        unknown.pop(rejection, None)  # re-inserted as the newest
+        while len(unknown) >= _UNKNOWN_KEY_LIMIT:
+            try:  # the oldest goes; another thread may have taken it already
+                del unknown[next(iter(unknown))]
+            except (KeyError, RuntimeError, StopIteration):
+                break
+        unknown[rejection] = until
 
     def _refresh_in_background(self, api_key: str, identity: str, digest: str) -> None:
         with self._lock:
@@ -219,3 +234,10 @@ class ClientConfigCache:
         finally:
             with self._lock:
                 self._refreshing.discard(digest)
+
+
+def _rejection_key(key_digest: str, identity: str) -> bytes:
+    """A fixed-size key for a rejected (API key, identity) pair."""
+    return hashlib.sha256(
+        b"%s\0%s" % (key_digest.encode(), identity.encode("utf-8", "surrogatepass"))
+    ).digest()

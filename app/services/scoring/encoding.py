@@ -3,6 +3,11 @@
 A response repeats the same few factor entries (a factor's value takes few distinct
 values, and the weight is fixed per client), so each entry is encoded once per client
 and value, and every lead is assembled by joining bytes instead of building dicts.
+
+Most factors take a handful of values, but engagement (fractional counts) and
+company size against an ICP range are continuous, so a caller can send a new value
+with every lead: each factor's cache is bounded by entries, and each fragment is
+kept as a compact copy (orjson returns every result in a buffer of about 4 KB).
 """
 
 from collections.abc import Sequence
@@ -12,7 +17,9 @@ import orjson
 from app.scoring import FACTOR_KEYS, FACTOR_NAMES
 from app.scoring.labels import LabelBands
 
-_FRAGMENT_CACHE_LIMIT = 4096
+# Real leads give at most a few hundred values per factor (whole counts, whole
+# days); the bound caps a continuous factor at ~0.2 MB per client configuration.
+_FRAGMENT_CACHE_LIMIT = 1024
 _DISPLAY_DIGITS = 4
 
 
@@ -55,7 +62,7 @@ class ScoreEncoder:
     def _encode_factor(self, index: int, value: float) -> bytes:
         key = FACTOR_KEYS[index]
         weight = self._weights[index]
-        return orjson.dumps(
+        encoded = orjson.dumps(
             {
                 "key": key,
                 "name": FACTOR_NAMES[key],
@@ -64,6 +71,7 @@ class ScoreEncoder:
                 "contribution": round(weight * value, _DISPLAY_DIGITS),
             }
         )
+        return memoryview(encoded).tobytes()  # cached: not orjson's 4 KB buffer
 
 
 def encode_response(
