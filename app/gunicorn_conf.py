@@ -27,8 +27,11 @@ after IDLE_SECONDS without a byte. In front of the service a buffering proxy
 (README, "Deploying") takes slow clients off the workers entirely.
 """
 
+import io
 import logging
 import os
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
@@ -47,6 +50,47 @@ class IdleLimitedThreadWorker(ThreadWorker):  # type: ignore[misc]
         # socket blocking without any timeout, and again for every request.
         conn.sock.settimeout(IDLE_SECONDS)
         return super().handle(conn)
+
+
+_STALLED_BODY = b'{"error": "Request body incomplete: the client stopped sending"}'
+
+
+class OneRequestAtATime:
+    """Runs the app for one request at a time per worker, once its body is in.
+
+    Threads are here to wait on slow clients, not to score in parallel: scoring is
+    CPU-bound, and several threads running it at once in one process fight over
+    the GIL (measured: ~30 % more worker CPU per request at 100 leads). So each
+    thread first buffers its request body — a trickling client holds only its own
+    thread — and then takes the worker's one execution slot, like a sync worker.
+    """
+
+    def __init__(self, app: Any, max_body: int) -> None:
+        self.app = app
+        self._max_body = max_body
+        self._slot = threading.Lock()
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        declared = environ.get("CONTENT_LENGTH")
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if declared or chunked:
+            try:
+                length = int(declared) if declared else self._max_body + 1
+            except ValueError:
+                length = -1  # the app answers the bad header
+            if 0 <= length <= self._max_body + 1:
+                try:
+                    body = environ["wsgi.input"].read(length)
+                except TimeoutError:
+                    start_response(
+                        "400 Bad Request", [("Content-Type", "application/json")]
+                    )
+                    return [_STALLED_BODY]
+                environ["wsgi.input"] = io.BytesIO(body)
+        with self._slot:
+            return self.app(environ, start_response)
 
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8082')}"
@@ -69,7 +113,10 @@ loglevel = "info"
 def post_worker_init(worker: Any) -> None:
     """The worker has loaded its app: start its background writers."""
     worker.log.error_log.addFilter(_quiet_idle_timeouts)
-    services_of(worker.wsgi).start_background()
+    app = worker.wsgi
+    services_of(app).start_background()
+    if getattr(worker.cfg, "threads", 1) > 1:
+        worker.wsgi = OneRequestAtATime(app, app.config["MAX_BODY_BYTES"])
 
 
 def _quiet_idle_timeouts(record: logging.LogRecord) -> bool:
@@ -82,5 +129,6 @@ def _quiet_idle_timeouts(record: logging.LogRecord) -> bool:
 def worker_exit(server: Any, worker: Any) -> None:
     """The worker is leaving: flush and stop its background writers."""
     app = getattr(worker, "wsgi", None)
+    app = getattr(app, "app", app)  # under OneRequestAtATime
     if app is not None:
         services_of(app).stop_background()
