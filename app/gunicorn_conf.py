@@ -65,32 +65,49 @@ class OneRequestAtATime:
     thread — and then takes the worker's one execution slot, like a sync worker.
     """
 
+    # Bodies above this size are buffered by at most LARGE_BODIES threads at once,
+    # so hundreds of threads cannot each hold a 16 MiB body in memory.
+    LARGE_BODY = 1024 * 1024
+    LARGE_BODIES = 2
+
     def __init__(self, app: Any, max_body: int) -> None:
         self.app = app
         self._max_body = max_body
         self._slot = threading.Lock()
+        self._large = threading.BoundedSemaphore(self.LARGE_BODIES)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         declared = environ.get("CONTENT_LENGTH")
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if declared or chunked:
+        if not (declared or chunked):
+            with self._slot:
+                return self.app(environ, start_response)
+        try:
+            length = int(declared) if declared else self._max_body + 1
+        except ValueError:
+            length = -1  # the app answers the bad header
+        if not 0 <= length <= self._max_body + 1:
+            with self._slot:
+                return self.app(environ, start_response)
+        large = length > self.LARGE_BODY
+        if large:
+            self._large.acquire()
+        try:
             try:
-                length = int(declared) if declared else self._max_body + 1
-            except ValueError:
-                length = -1  # the app answers the bad header
-            if 0 <= length <= self._max_body + 1:
-                try:
-                    body = environ["wsgi.input"].read(length)
-                except TimeoutError:
-                    start_response(
-                        "400 Bad Request", [("Content-Type", "application/json")]
-                    )
-                    return [_STALLED_BODY]
-                environ["wsgi.input"] = io.BytesIO(body)
-        with self._slot:
-            return self.app(environ, start_response)
+                body = environ["wsgi.input"].read(length)
+            except TimeoutError:
+                start_response(
+                    "400 Bad Request", [("Content-Type", "application/json")]
+                )
+                return [_STALLED_BODY]
+            environ["wsgi.input"] = io.BytesIO(body)
+            with self._slot:
+                return self.app(environ, start_response)
+        finally:
+            if large:
+                self._large.release()
 
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8082')}"
