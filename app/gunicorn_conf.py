@@ -6,20 +6,18 @@ Each worker builds its own app (no preloading, so no connection or thread crosse
 fork); the hooks start that app's background writers once it is loaded and stop
 them, writing what is pending, when the worker exits.
 
-Why threads (gthread), and this many. A sync worker reads a request itself, so
-two clients sending a body one byte a second stall two sync workers and with them
-the whole service. gthread's main thread accepts connections and waits for their
-first byte without blocking anyone; from then on a connection is served by one
-pool thread, which blocks while a slow client trickles its headers or body. So
-the number of slow clients a worker absorbs is its thread count: idle threads
-cost nothing (the pool creates them on demand and a blocked read holds no GIL),
-so it is set well above what a burst of slow clients takes (200 trickling
-connections leave GET /health at a few ms, benchmarks/slow_clients.py). Fast
-requests are unaffected: the scoring work is CPU-bound and runs in as many threads
-as there are clients, with keep-alive connections that cost no new handshake per
-request (benchmarks/leads_throughput.py: the same worker CPU per request as sync).
-gevent would absorb even more connections, but it means monkey-patching a process
-whose SQLite calls block the whole event loop; threads need no patching.
+Threads for deployments without a buffering proxy (WEB_THREADS=256). A sync
+worker reads a request itself, so two clients sending a body one byte a second
+stall two sync workers and with them the whole service. gthread's main thread
+accepts connections and waits for their first byte without blocking anyone; from
+then on a connection is served by one pool thread, which blocks while a slow client
+trickles. So the number of slow clients a worker absorbs is its thread count (200
+trickling connections leave GET /health at a few ms, benchmarks/slow_clients.py),
+and OneRequestAtATime below keeps threads from scoring in parallel. Threads still
+cost worker CPU per scoring request (20-40 % in 2026-12-02 measurements), so the
+default is sync workers, for deployments behind a proxy that buffers requests
+(README, "Deploying"). gevent would absorb even more connections, but it means
+monkey-patching a process whose SQLite calls block the whole event loop.
 
 A client that stops sending altogether would hold its thread forever (gunicorn
 puts no deadline on reading a request), so each read on a client socket gives up
@@ -112,9 +110,11 @@ class OneRequestAtATime:
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8082')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "app.gunicorn_conf.IdleLimitedThreadWorker"
-# Slow clients each hold one thread (see above); fast ones share the rest.
-threads = int(os.environ.get("WEB_THREADS", "256"))
+# Threads are opt-in (WEB_THREADS=256 where no buffering proxy stands in front):
+# measured 2026-12-02, threaded workers cost 20-40 % more worker CPU per scoring
+# request than sync ones, even one request at a time, so the default stays sync.
+threads = int(os.environ.get("WEB_THREADS", "1"))
+worker_class = "app.gunicorn_conf.IdleLimitedThreadWorker" if threads > 1 else "sync"
 # Connections a worker accepts: its threads plus idle keep-alive connections.
 worker_connections = threads + 64
 preload_app = False

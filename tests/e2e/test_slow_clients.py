@@ -57,6 +57,7 @@ def test_health_stays_fast_while_clients_trickle(tmp_path: Path) -> None:
         "DATABASE_URL": f"sqlite:///{tmp_path}/service.db",
         "SECRET_KEY": "slow-clients-test-secret",
         "INSTANCE_PATH": str(tmp_path / "instance"),
+        "WEB_THREADS": "256",  # the threaded workers for deployments without a proxy
     }
     port = free_port()  # /health needs no schema: the database stays empty
     process = start_gunicorn(env, port)

@@ -28,6 +28,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "MAX_BODY_BYTES": str(LIMIT),
         "WEB_IDLE_SECONDS": "1",
+        "WEB_THREADS": "8",  # the threaded workers: stalled clients time out
         "RATE_LIMITS_ENABLED": "false",
     }
     conturs(env, "db", "upgrade")
