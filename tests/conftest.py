@@ -4,6 +4,8 @@ TEST_DATABASE_URL is set), its test client, and a registered scoring client."""
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -46,17 +48,22 @@ def _postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+def app_settings(instance_path: Path, **overrides: Any) -> dict[str, Any]:
+    """Settings of a test app (secrets fixed, jobs run inline) plus `overrides`."""
+    return {
+        "SECRET_KEY": "test-secret",
+        "TOKEN_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY],
+        "INSTANCE_PATH": str(instance_path),
+        "JOBS_IMMEDIATE": True,
+        **overrides,
+    }
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path) -> Iterator[Flask]:
     """An application on a migrated database."""
     application = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret",
-            "TOKEN_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY],
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "JOBS_IMMEDIATE": True,
-        }
+        app_settings(tmp_path / "instance", DATABASE_URL=database_url)
     )
     upgrade(services_of(application).engine)
     yield application

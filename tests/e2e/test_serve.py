@@ -3,35 +3,14 @@ the README's example request scores; a restart keeps the database and the key.""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import requests
 
 from tests.examples import EXAMPLE_LEADS
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def conturs(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+from tests.processes import REPO, conturs, free_port
 
 
 def serve(env: dict, port: int) -> tuple[subprocess.Popen, str]:
@@ -66,7 +45,7 @@ def test_serve_scores_the_example_and_restarts_on_the_same_data(tmp_path) -> Non
     env["INSTANCE_PATH"] = str(tmp_path / "instance")
     conturs(env, "db", "upgrade")
     issued = json.loads(
-        conturs(env, "clients", "create", "--email", "sales@yourcompany.com").stdout
+        conturs(env, "clients", "create", "--email", "sales@yourcompany.com")
     )
     port = free_port()
     process, banner = serve(env, port)

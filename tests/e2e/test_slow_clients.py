@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.e2e.test_gunicorn_hooks import free_port, start_gunicorn
+from tests.processes import free_port, start_gunicorn
 
 SLOW_CLIENTS = 120
 OPENINGS = (

@@ -3,15 +3,12 @@ forgetting a lead, and pruning old rows, on every backend."""
 
 import dataclasses
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import make_engine, make_session_factory
-from app.migrations import upgrade
 from app.models import LeadSnapshot, ScoreHistory
 from app.services.scoring.history import (
     ScoredLead,
@@ -23,16 +20,6 @@ from app.services.scoring.history import (
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 VALUES = (0.1, 1 / 3, 0.0, 1.0, 2.5e-12, 0.7, 0.25, 0.9999999999999999, 0.5, 0.2)
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
 
 
 def key(name: str) -> str:

@@ -9,7 +9,7 @@ what is pending, on every backend."""
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import create_app
 from app.container import services_of
 from app.crypto import generate_key
-from app.db import make_engine, make_session_factory
 from app.migrations import upgrade
 from app.models import LeadSnapshot, ScoreHistory
 from app.scoring import DEFAULT_WEIGHTS, LabelBands
@@ -48,16 +47,6 @@ VALUES = (0.1, 1.0, 0.0, 0.5, 0.25, 0.7, 0.3, 0.9, 0.5, 0.2)
 OTHER_VALUES = (1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.6, 1.0, 0.75, 1.0)
 
 Scored = tuple[str, int, Sequence[float]]
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
 
 
 def recorder_threads() -> int:

@@ -2,7 +2,6 @@
 gets the same answer, a new one its key by mail, a registered one a notice."""
 
 import json
-import socket
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 
@@ -26,7 +25,8 @@ from app.mail import SmtpMailer
 from app.migrations import upgrade
 from app.models import ApiKey, Client
 from app.services.learning.config import ConfigService
-from tests.conftest import TEST_ENCRYPTION_KEY, close_app
+from tests.conftest import app_settings, close_app
+from tests.processes import free_port
 
 CHECK_YOUR_EMAIL = {"status": "check_your_email"}
 
@@ -56,16 +56,10 @@ class Inbox:
         return parsed
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(
         inbox,
         hostname="127.0.0.1",
@@ -83,16 +77,13 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 def verifying_app(database_url: str, tmp_path, smtp) -> Iterator[Flask]:
     _, port = smtp
     application = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret",
-            "TOKEN_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY],
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "JOBS_IMMEDIATE": True,
-            "EMAIL_VERIFICATION": True,
-            "MAIL_URL": f"smtp://keys%40conturs.example:s3cret%2Fpw@127.0.0.1:{port}",
-            "MAIL_FROM": "keys@conturs.example",
-        }
+        app_settings(
+            tmp_path / "instance",
+            DATABASE_URL=database_url,
+            EMAIL_VERIFICATION=True,
+            MAIL_URL=f"smtp://keys%40conturs.example:s3cret%2Fpw@127.0.0.1:{port}",
+            MAIL_FROM="keys@conturs.example",
+        )
     )
     upgrade(services_of(application).engine)
     yield application
@@ -160,7 +151,7 @@ def test_verification_keeps_the_profile_and_refuses_bad_input_alike(
 
 def test_a_key_that_cannot_be_mailed_is_never_stored(verifying_app, smtp) -> None:
     services = services_of(verifying_app)
-    nobody_listens = SmtpMailer("127.0.0.1", _free_port(), "keys@conturs.example")
+    nobody_listens = SmtpMailer("127.0.0.1", free_port(), "keys@conturs.example")
     accounts = ConfigService(services.sessions, services.tasks, True, nobody_listens)
     with pytest.raises(OSError):
         accounts.send_access_mail("owner@x.com")
@@ -209,13 +200,11 @@ def test_email_verification_is_read_from_the_environment(monkeypatch, tmp_path):
 def test_verification_needs_a_mail_server(database_url, tmp_path) -> None:
     with pytest.raises(RuntimeError, match="MAIL_URL"):
         create_app(
-            {
-                "DATABASE_URL": database_url,
-                "SECRET_KEY": "test-secret",
-                "TOKEN_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY],
-                "INSTANCE_PATH": str(tmp_path / "instance"),
-                "EMAIL_VERIFICATION": True,
-            }
+            app_settings(
+                tmp_path / "instance",
+                DATABASE_URL=database_url,
+                EMAIL_VERIFICATION=True,
+            )
         )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.test_gunicorn_hooks import conturs, free_port, start_gunicorn
+from tests.processes import conturs, free_port, start_gunicorn
 
 LIMIT = 64 * 1024  # MAX_BODY_BYTES of the server under test
 TOO_LARGE = f"Request body too large: the limit is {LIMIT} bytes"

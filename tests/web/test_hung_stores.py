@@ -19,7 +19,7 @@ from app import create_app
 from app.container import services_of
 from app.migrations import upgrade
 from app.services.learning.clients import create_client
-from tests.conftest import TEST_ENCRYPTION_KEY, close_app
+from tests.conftest import app_settings, close_app
 
 BUDGET = 2.0  # seconds any request may take with a hung store
 FACTORS = {
@@ -104,15 +104,7 @@ def hung() -> Iterator[StoreProxy]:
 
 
 def _app(tmp_path, **settings) -> Flask:
-    return create_app(
-        {
-            "SECRET_KEY": "test-secret",
-            "TOKEN_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY],
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "JOBS_IMMEDIATE": True,
-            **settings,
-        }
-    )
+    return create_app(app_settings(tmp_path / "instance", **settings))
 
 
 def _timed(call) -> tuple[Any, float]:

@@ -28,7 +28,7 @@ from app.container import services_of
 from app.migrations import upgrade
 from app.scoring import FACTOR_KEYS
 from app.services.learning.clients import IssuedClient, create_client
-from tests.conftest import TEST_ENCRYPTION_KEY, close_app
+from tests.conftest import app_settings, close_app
 from tests.examples import EXAMPLE_LEADS
 
 ATTACKER = "198.51.100.66"
@@ -45,14 +45,11 @@ def make_app(database_url: str, tmp_path) -> Iterator[MakeApp]:
 
     def make(**overrides: Any) -> Flask:
         application = create_app(
-            {
-                "DATABASE_URL": database_url,
-                "SECRET_KEY": "test-secret",
-                "TOKEN_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY],
-                "INSTANCE_PATH": str(tmp_path / f"instance{len(made)}"),
-                "JOBS_IMMEDIATE": True,
+            app_settings(
+                tmp_path / f"instance{len(made)}",
+                DATABASE_URL=database_url,
                 **overrides,
-            }
+            )
         )
         upgrade(services_of(application).engine)
         made.append(application)
