@@ -7,6 +7,7 @@ import threading
 
 import click
 
+from app.sandbox.hubspot.appconfig import DEFAULT_REDIRECT_URL, AppConfig
 from app.sandbox.hubspot.sandbox import HubSpotSandbox
 from app.sandbox.uspacy.sandbox import UspacySandbox
 
@@ -48,15 +49,31 @@ DEMO_USPACY_DOMAIN = "demo.uspacy.ua"
     show_default=True,
     help="Demo deals in the HubSpot account.",
 )
+@click.option(
+    "--hubspot-redirect-url",
+    "redirect_urls",
+    multiple=True,
+    help="A redirect URL of the HubSpot app: https, or http://localhost "
+    f"(repeatable; default {DEFAULT_REDIRECT_URL}).",
+)
 def sandbox(
     hubspot_port: int,
     uspacy_port: int,
     uspacy_callback_url: str | None,
     contacts: int,
     deals: int,
+    redirect_urls: tuple[str, ...],
 ) -> None:
     """Run emulated HubSpot and Uspacy until interrupted; print one JSON line."""
-    hubspot = HubSpotSandbox()
+    try:
+        app_config = AppConfig(
+            redirect_urls=list(redirect_urls or [DEFAULT_REDIRECT_URL])
+        )
+    except ValueError as bad:
+        raise click.BadParameter(
+            str(bad), param_hint="--hubspot-redirect-url"
+        ) from None
+    hubspot = HubSpotSandbox(app_config=app_config)
     uspacy = UspacySandbox(callback_url=uspacy_callback_url)
     hubspot.seed(DEMO_HUB_ID, contacts, deals)
     uspacy.seed(DEMO_USPACY_DOMAIN)
@@ -75,6 +92,7 @@ def sandbox(
                         "client_id": hubspot.app_config.client_id,
                         "client_secret": hubspot.app_config.client_secret,
                         "app_id": hubspot.app_config.app_id,
+                        "redirect_urls": hubspot.app_config.redirect_urls,
                         "demo_hub_id": DEMO_HUB_ID,
                     },
                     "uspacy": {

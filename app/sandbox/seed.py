@@ -67,6 +67,7 @@ TITLES = [
     "Operations Manager",
     "Student",
 ]
+MAX_SEEDED = 50_000
 DOMAINS = ["gmail.com", "outlook.com", "acme.io", "globex.com", "initech.dev"]
 PARTNER_STAGES = [
     ("p-new", "New partner lead", "0.1", False),
@@ -93,10 +94,13 @@ def _person(rng: random.Random, index: int) -> dict[str, str]:
 def seed_hubspot(
     sb: "HubSpotSandbox", hub_id: int, contacts: int, deals: int, seed: int
 ) -> dict[str, int]:
-    """Create contacts and deals in `hub_id` through the store (as imports)."""
+    """Create contacts and deals in `hub_id` through the store (as imports); they
+    are old data, so search finds them at once."""
     from app.sandbox.hubspot import defaults
     from app.sandbox.hubspot.values import iso
 
+    if not (0 <= contacts <= MAX_SEEDED and 0 <= deals <= MAX_SEEDED):
+        raise ValueError(f"seed at most {MAX_SEEDED} contacts and deals")
     rng = random.Random(seed)
     account = sb.create_account(hub_id)
     if not any(p["id"] == "partners" for p in account.pipelines["deals"]):
@@ -146,6 +150,7 @@ def seed_hubspot(
             contact_ids, k=min(len(contact_ids), rng.choice([1, 1, 2, 3]))
         ):
             sb.store.associate(account, deal.id, contact_id, "IMPORT")
+    sb.store.flush_index(account)
     return {"contacts": contacts, "deals": deals}
 
 

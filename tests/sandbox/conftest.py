@@ -3,18 +3,24 @@ receiver standing in for the app, and SDK clients pointed at the emulation."""
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
+import requests
 from flask import Flask, Response, request
 from hubspot import HubSpot
 
 from app.sandbox import HubSpotSandbox, ManualClock, UspacySandbox
+from app.sandbox.hubspot.appconfig import DEFAULT_REDIRECT_URL
 from app.sandbox.server import ServerThread
 
-HUB_ID = 4040001
+HUB_ID = 48213377  # the account the `tokens` fixture installs
+CLIENT_ID = "conturs-sandbox-client"
+CLIENT_SECRET = "conturs-sandbox-secret"
+REDIRECT = DEFAULT_REDIRECT_URL
 
 
 @dataclass
@@ -114,3 +120,57 @@ def uspacy(receiver: Receiver, clock: ManualClock) -> Iterator[UspacySandbox]:
     sandbox.start()
     yield sandbox
     sandbox.stop()
+
+
+@pytest.fixture
+def consent(hubspot: HubSpotSandbox) -> Callable[..., dict[str, str]]:
+    """Walk the consent page like a browser; return the redirect's query."""
+
+    def walk(
+        decision: str = "allow",
+        hub_id: int = HUB_ID,
+        scope: str = "oauth crm.objects.contacts.read",
+        optional_scope: str = "",
+        state: str = "s-123",
+    ) -> dict[str, str]:
+        params = {
+            "client_id": CLIENT_ID,
+            "redirect_uri": REDIRECT,
+            "scope": scope,
+            "state": state,
+        }
+        if optional_scope:
+            params["optional_scope"] = optional_scope
+        with requests.Session() as browser:
+            page = browser.get(
+                f"{hubspot.base_url}/oauth/authorize", params=params, timeout=5
+            )
+            assert page.status_code == 200 and "Connect app" in page.text
+            answer = browser.post(
+                f"{hubspot.base_url}/oauth/authorize",
+                timeout=5,
+                data={
+                    **params,
+                    "hub_id": str(hub_id),
+                    "user": "owner@acme.example",
+                    "decision": decision,
+                },
+                allow_redirects=False,
+            )
+        assert answer.status_code == 302, answer.text
+        location = answer.headers["Location"]
+        assert location.startswith(REDIRECT)
+        return {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
+
+    return walk
+
+
+@pytest.fixture
+def oauth_post(hubspot: HubSpotSandbox) -> Callable[..., requests.Response]:
+    """POST a form to an OAuth path, with the app's client credentials."""
+
+    def post(path: str, **fields: str) -> requests.Response:
+        data = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, **fields}
+        return requests.post(f"{hubspot.base_url}{path}", data=data, timeout=5)
+
+    return post

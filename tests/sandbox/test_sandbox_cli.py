@@ -27,6 +27,8 @@ def test_conturs_sandbox_prints_credentials_and_serves_demo_data():
         "40",
         "--deals",
         "15",
+        "--hubspot-redirect-url",
+        "https://demo.conturs.example/hubspot/oauth/callback",
     ]
     with subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
@@ -39,6 +41,12 @@ def test_conturs_sandbox_prints_credentials_and_serves_demo_data():
             assert uspacy["client_id"] and uspacy["client_secret"]
             app = requests.get(f"{hubspot['base_url']}/_control/app", timeout=5).json()
             assert app["client_secret"] == hubspot["client_secret"]
+            assert (
+                app["redirect_urls"]
+                == hubspot["redirect_urls"]
+                == ["https://demo.conturs.example/hubspot/oauth/callback"]
+            )
+            assert 10**7 <= hubspot["demo_hub_id"] < 2**31
             tokens = requests.post(
                 f"{hubspot['base_url']}/_control/accounts/{hubspot['demo_hub_id']}"
                 "/tokens",
@@ -51,6 +59,7 @@ def test_conturs_sandbox_prints_credentials_and_serves_demo_data():
                 PublicObjectSearchRequest(limit=1)
             )
             assert found.total == 40
+            assert int(found.results[0].id) > 2**32
             deals = client.crm.deals.search_api.do_search(
                 PublicObjectSearchRequest(limit=1)
             )

@@ -6,7 +6,7 @@ import json
 
 import requests
 
-HUB = 5050001
+HUB = 51950523
 
 
 def test_hubspot_control_over_http(hubspot, receiver):
@@ -131,3 +131,29 @@ def test_uspacy_control_over_http(uspacy, receiver):
         ).status_code
         == 400
     )
+
+
+def test_hubspot_token_and_knob_controls_over_http(hubspot):
+    base = f"{hubspot.base_url}/_control/accounts"
+    minted = requests.post(
+        f"{base}/{HUB}/tokens",
+        json={"scopes": ["oauth"], "optional_scopes": ["crm.objects.deals.read"]},
+        timeout=5,
+    ).json()
+    assert minted["hub_id"] == HUB and minted["token_use"] == "access_token"
+    assert minted["scopes"] == ["crm.objects.deals.read", "oauth"]
+    bad = requests.post(f"{base}/{HUB}/tokens", json={"scopes": "oauth"}, timeout=5)
+    assert bad.status_code == 400
+    assert requests.get(f"{base}/{HUB}/knobs", timeout=5).json() == {
+        "access_token_seconds": 1800,
+        "search_index_delay": 2.0,
+        "unavailable_scopes": [],
+        "rotate_refresh_tokens": False,
+    }
+    unknown = requests.put(f"{base}/{HUB}/knobs", json={"nope": 1}, timeout=5)
+    assert unknown.status_code == 400
+    assert requests.get(f"{base}/999999/knobs", timeout=5).status_code == 404
+    assert requests.get(f"{base}/{HUB}/token-calls", timeout=5).json() == {
+        "counts": {},
+        "log": [],
+    }

@@ -4,7 +4,7 @@ pass, the 111th gets HubSpot's 429 body; search has its own 5/s per token."""
 import pytest
 import requests
 
-HUB_ID = 4040001  # the account the `tokens` fixture installs
+HUB_ID = 48213377  # the account the `tokens` fixture installs
 
 
 @pytest.fixture

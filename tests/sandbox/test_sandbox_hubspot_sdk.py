@@ -3,7 +3,6 @@ override only): OAuth, token info, contacts basic/batch/search, properties and
 groups, pipelines, associations v4, and 207/409/429 as the SDK surfaces them."""
 
 import json
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
@@ -22,42 +21,12 @@ from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCre
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 from hubspot.oauth.exceptions import ApiException as OAuthApiException
 
-HUB_ID = 4040001  # the account the `tokens` fixture installs
-
-
+HUB_ID = 48213377  # the account the `tokens` fixture installs
 REDIRECT = "http://localhost:8082/hubspot/oauth/callback"
 
 
-def _authorize(base_url: str, decision: str, hub_id: int = 777001) -> dict:
-    """Walk the consent page like a browser; return the redirect's query."""
-    params = {
-        "client_id": "conturs-sandbox-client",
-        "redirect_uri": REDIRECT,
-        "scope": "oauth crm.objects.contacts.read",
-        "state": "s-123",
-    }
-    with requests.Session() as browser:
-        page = browser.get(f"{base_url}/oauth/authorize", params=params, timeout=5)
-        assert page.status_code == 200 and "Connect app" in page.text
-        answer = browser.post(
-            f"{base_url}/oauth/authorize",
-            timeout=5,
-            data={
-                **params,
-                "hub_id": str(hub_id),
-                "user": "owner@acme.example",
-                "decision": decision,
-            },
-            allow_redirects=False,
-        )
-    assert answer.status_code == 302
-    location = answer.headers["Location"]
-    assert location.startswith(REDIRECT)
-    return {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
-
-
-def test_oauth_code_exchange_refresh_and_token_info(hubspot):
-    query = _authorize(hubspot.base_url, "allow")
+def test_oauth_code_exchange_refresh_and_token_info(hubspot, consent):
+    query = consent(hub_id=243370915)
     assert query["state"] == "s-123"
     sdk = HubSpot(host=hubspot.base_url)
     tokens = sdk.oauth.tokens_api.create(
@@ -70,7 +39,7 @@ def test_oauth_code_exchange_refresh_and_token_info(hubspot):
     assert tokens.expires_in == 1800 and tokens.token_type == "bearer"
     info = sdk.oauth.access_tokens_api.get(tokens.access_token)
     assert (info.hub_id, info.user, info.app_id) == (
-        777001,
+        243370915,
         "owner@acme.example",
         4242001,
     )
@@ -94,12 +63,6 @@ def test_oauth_code_exchange_refresh_and_token_info(hubspot):
         )
     assert reused.value.status == 400
     assert json.loads(reused.value.body)["status"] == "BAD_AUTH_CODE"
-
-
-def test_consent_cancel_redirects_with_access_denied(hubspot):
-    query = _authorize(hubspot.base_url, "deny")
-    assert query["error"] == "access_denied" and query["state"] == "s-123"
-    assert "code" not in query
 
 
 def test_uninstall_stops_tokens_and_refresh(hubspot, tokens, client):
@@ -184,10 +147,13 @@ def test_contacts_basic_create_get_update_page_archive(client, hubspot):
 
 def test_batch_read_207_and_batch_update_400_and_limits(client, hubspot):
     hubspot.seed(HUB_ID, contacts=5, deals=0)
+    first, second = [
+        c.id for c in client.crm.contacts.basic_api.get_page(limit=2).results
+    ]
     batch = client.crm.contacts.batch_api
     read = batch.read(
         BatchReadInputSimplePublicObjectId(
-            inputs=[{"id": "101"}, {"id": "999999"}],
+            inputs=[{"id": first}, {"id": "999999"}],
             properties=["email"],
             properties_with_history=["email"],
         )
@@ -195,14 +161,14 @@ def test_batch_read_207_and_batch_update_400_and_limits(client, hubspot):
     assert type(read).__name__ == "BatchResponseSimplePublicObjectWithErrors"
     assert read.num_errors == 1 and read.errors[0].context == {"ids": ["999999"]}
     assert read.errors[0].category == "OBJECT_NOT_FOUND"
-    assert [r.id for r in read.results] == ["101"]
+    assert [r.id for r in read.results] == [first]
     assert read.results[0].properties_with_history["email"][0].value
     with pytest.raises(ContactsApiException) as invalid:
         batch.update(
             BatchInputSimplePublicObjectBatchInput(
                 inputs=[
-                    {"id": "101", "properties": {"firstname": "Ok"}},
-                    {"id": "102", "properties": {"hs_lead_status": "HOT"}},
+                    {"id": first, "properties": {"firstname": "Ok"}},
+                    {"id": second, "properties": {"hs_lead_status": "HOT"}},
                 ]
             )
         )
@@ -210,12 +176,12 @@ def test_batch_read_207_and_batch_update_400_and_limits(client, hubspot):
     assert invalid.value.status == 400 and body["category"] == "VALIDATION_ERROR"
     assert '"error":"INVALID_OPTION"' in body["message"]
     assert (
-        hubspot.get_object(HUB_ID, "contacts", "101")["properties"]["firstname"] != "Ok"
+        hubspot.get_object(HUB_ID, "contacts", first)["properties"]["firstname"] != "Ok"
     )
     partial = batch.update(
         BatchInputSimplePublicObjectBatchInput(
             inputs=[
-                {"id": "101", "properties": {"hs_lead_status": "CONNECTED"}},
+                {"id": first, "properties": {"hs_lead_status": "CONNECTED"}},
                 {"id": "424242", "properties": {"hs_lead_status": "OPEN"}},
             ]
         )

@@ -15,7 +15,7 @@ from hubspot.utils.signature import Signature
 
 from app.sandbox import HubSpotSandbox
 
-HUB_ID = 4040001
+HUB_ID = 48213377  # the account the `tokens` fixture installs
 SECRET = "conturs-sandbox-secret"
 PATH = "/hubspot/webhooks"
 
@@ -80,7 +80,7 @@ def test_v3_and_v1_signatures_validate_with_the_sdk(hubspot, tokens, receiver):
         4242001,
         0,
     )
-    assert event["changeSource"] == "CRM_UI" and event["changeFlag"] == "NEW"
+    assert event["changeSource"] == "CRM_UI" and event["changeFlag"] == "CREATED"
 
 
 def test_stale_timestamp_and_uri_decoding(hubspot, tokens, receiver, clock):
@@ -258,3 +258,59 @@ def test_uninstalled_account_gets_no_more_events(hubspot, tokens, receiver):
     hubspot.act.create_contact(HUB_ID, email="after@acme.ua")
     assert hubspot.webhooks.wait_idle()
     assert len(_events(receiver)) == 1
+
+
+def test_association_changes_carry_no_object_id(hubspot, tokens, client, receiver):
+    _subscribe(
+        hubspot,
+        receiver,
+        {"subscriptionType": "deal.associationChange"},
+        {"subscriptionType": "contact.associationChange"},
+    )
+    contact = hubspot.act.create_contact(HUB_ID, email="a@acme.ua")
+    deal = hubspot.act.create_deal(HUB_ID, dealname="D")
+    hubspot.act.associate(HUB_ID, deal, contact)
+    client.crm.associations.v4.basic_api.archive("deals", deal, "contacts", contact)
+    assert hubspot.webhooks.wait_idle()
+    events = sorted(
+        _events(receiver),
+        key=lambda e: (e["associationRemoved"], e["associationType"]),
+    )
+    assert len(events) == 4
+    for event in events:
+        assert set(event) == {
+            "eventId",
+            "subscriptionId",
+            "portalId",
+            "appId",
+            "occurredAt",
+            "subscriptionType",
+            "attemptNumber",
+            "changeSource",
+            "sourceId",
+            "associationType",
+            "fromObjectId",
+            "toObjectId",
+            "associationRemoved",
+            "isPrimaryAssociation",
+        }
+        assert event["isPrimaryAssociation"] is False
+        side = event["subscriptionType"].split(".")[0].upper()
+        assert event["associationType"].startswith(f"{side}_TO_")
+    seen = [
+        (
+            e["associationType"],
+            e["fromObjectId"],
+            e["toObjectId"],
+            e["associationRemoved"],
+            e["changeSource"],
+        )
+        for e in events
+    ]
+    deal_id, contact_id = int(deal), int(contact)
+    assert seen == [
+        ("CONTACT_TO_DEAL", contact_id, deal_id, False, "USER"),
+        ("DEAL_TO_CONTACT", deal_id, contact_id, False, "USER"),
+        ("CONTACT_TO_DEAL", contact_id, deal_id, True, "INTEGRATION"),
+        ("DEAL_TO_CONTACT", deal_id, contact_id, True, "INTEGRATION"),
+    ]

@@ -7,7 +7,18 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, g, request
 
-from app.sandbox.hubspot import associations, control, crm, errors, oauth, schema
+from app.sandbox.hubspot import (
+    associations,
+    control,
+    control_actions,
+    crm,
+    crm_batch,
+    errors,
+    oauth,
+    schema,
+    token_info,
+    token_routes,
+)
 from app.sandbox.hubspot.context import sandbox
 from app.sandbox.hubspot.ratelimit import TEN_SECONDLY_LIMIT, TEN_SECONDLY_WINDOW
 
@@ -29,10 +40,16 @@ def create_app(owner: "HubSpotSandbox") -> Flask:
     app = Flask("hubspot_sandbox")
     app.extensions["hubspot_sandbox"] = owner
     app.json.sort_keys = False
-    for blueprint in (crm.bp, schema.bp, associations.bp, guarded):
+    for blueprint in (crm.bp, crm_batch.bp, schema.bp, associations.bp, guarded):
         app.register_blueprint(blueprint)
-    app.register_blueprint(oauth.bp)
-    app.register_blueprint(control.bp)
+    for blueprint in (
+        oauth.bp,
+        token_routes.bp,
+        token_info.bp,
+        control.bp,
+        control_actions.bp,
+    ):
+        app.register_blueprint(blueprint)
 
     @app.errorhandler(404)
     def _unknown_route(_error: Exception) -> Response:
@@ -91,7 +108,8 @@ def guard() -> Response | None:
         return fault
     searching = request.path.endswith("/search")
     if searching:
-        allowed, _ = sb.search_limiter.acquire(token)
+        # Search's 5/s counts per account, whichever token calls.
+        allowed, _ = sb.search_limiter.acquire(account.hub_id)
         group = f"publicsearch:app-oauth:{sb.app_config.app_id}:{account.hub_id}"
         return None if allowed else errors.rate_limited("SECONDLY", group)
     allowed, remaining = sb.limiter.acquire(account.hub_id)
@@ -140,6 +158,6 @@ def add_rate_headers(response: Response) -> Response:
     return response
 
 
-for _blueprint in (crm.bp, schema.bp, associations.bp, guarded):
+for _blueprint in (crm.bp, crm_batch.bp, schema.bp, associations.bp, guarded):
     _blueprint.before_request(guard)
     _blueprint.after_request(add_rate_headers)

@@ -1,6 +1,10 @@
 """Associations v4 between deals and contacts (HubSpot's API documentation):
 per-record pages (≤ 500), batch read (≤ 1000 ids), default and labelled create,
-and archive. deal→contact is type 3, contact→deal type 4."""
+and archive. deal→contact is type 3, contact→deal type 4.
+
+`toObjectId` is a JSON number, as in HubSpot's documented responses (the spec
+says string; the SDK turns either into a string), and paging cursors are
+opaque; a cursor that is not one gives 400."""
 
 from typing import Any
 
@@ -8,7 +12,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from app.sandbox.hubspot import defaults, errors
 from app.sandbox.hubspot.context import sandbox
-from app.sandbox.hubspot.records import batch_body
+from app.sandbox.hubspot.records import batch_body, decode_cursor, encode_cursor
 from app.sandbox.hubspot.store import NotFound
 
 bp = Blueprint("hubspot_associations", __name__)
@@ -48,21 +52,28 @@ def page(from_type: str, object_id: str, to_type: str) -> Response:
     type_id = _pair(from_type, to_type)
     if type_id is None:
         return _unsupported(from_type, to_type)
-    limit = min(int(request.args.get("limit", PAGE_LIMIT)), PAGE_LIMIT)
-    after = int(request.args.get("after") or 0)
+    raw_limit = request.args.get("limit", str(PAGE_LIMIT))
+    if not (raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 6):
+        return errors.validation_error("limit must be an integer")
+    limit = max(1, min(int(raw_limit), PAGE_LIMIT))
+    after = decode_cursor(request.args.get("after"))
+    if after is None:
+        return errors.validation_error(
+            f"Invalid paging cursor: after={request.args.get('after')!r}"
+        )
     ids = [
         i
         for i in sandbox().store.associated(g.account, from_type, object_id)
         if int(i) >= after
     ]
-    body: dict[str, Any] = {
-        "results": [
-            {"toObjectId": i, "associationTypes": [_spec(type_id)]} for i in ids[:limit]
-        ]
-    }
+    body: dict[str, Any] = {"results": [_to(i, type_id) for i in ids[:limit]]}
     if len(ids) > limit:
-        body["paging"] = {"next": {"after": ids[limit], "link": None}}
+        body["paging"] = {"next": {"after": encode_cursor(ids[limit]), "link": None}}
     return jsonify(body)
+
+
+def _to(object_id: str, type_id: int) -> dict[str, Any]:
+    return {"toObjectId": int(object_id), "associationTypes": [_spec(type_id)]}
 
 
 @bp.put(f"{ONE}/<to_id>")
@@ -155,7 +166,9 @@ def batch_read(from_type: str, to_type: str) -> tuple[Response, int]:
     type_id = _pair(from_type, to_type)
     if type_id is None:
         return _unsupported(from_type, to_type), 400
-    inputs = (request.get_json(silent=True) or {}).get("inputs") or []
+    inputs = _inputs()
+    if inputs is None:
+        return errors.validation_error("Invalid input JSON: inputs is required"), 400
     if len(inputs) > BATCH_READ_LIMIT:
         return errors.validation_error(
             f"Too many inputs: {len(inputs)}. The maximum is {BATCH_READ_LIMIT}."
@@ -164,7 +177,11 @@ def batch_read(from_type: str, to_type: str) -> tuple[Response, int]:
     results, problems = [], []
     for item in inputs:
         from_id = str(item.get("id", ""))
-        after = int(item.get("after") or 0)
+        after = decode_cursor(item.get("after") and str(item.get("after")))
+        if after is None:
+            return errors.validation_error(
+                f"Invalid paging cursor: after={item.get('after')!r}"
+            ), 400
         ids = [
             i
             for i in sb.store.associated(g.account, from_type, from_id)
@@ -186,13 +203,10 @@ def batch_read(from_type: str, to_type: str) -> tuple[Response, int]:
             continue
         result: dict[str, Any] = {
             "from": {"id": from_id},
-            "to": [
-                {"toObjectId": i, "associationTypes": [_spec(type_id)]}
-                for i in ids[:PAGE_LIMIT]
-            ],
+            "to": [_to(i, type_id) for i in ids[:PAGE_LIMIT]],
         }
         if len(ids) > PAGE_LIMIT:
-            result["paging"] = {"next": {"after": ids[PAGE_LIMIT]}}
+            result["paging"] = {"next": {"after": encode_cursor(ids[PAGE_LIMIT])}}
         results.append(result)
     body = batch_body(results, problems, sb.clock.now())
     return jsonify(body), 207 if problems else 200
@@ -204,8 +218,14 @@ def batch_default(from_type: str, to_type: str) -> tuple[Response, int]:
     if _pair(from_type, to_type) is None:
         return _unsupported(from_type, to_type), 400
     started, results = sandbox().clock.now(), []
-    for item in (request.get_json(silent=True) or {}).get("inputs") or []:
-        from_id, to_id = str(item["from"]["id"]), str(item["to"]["id"])
+    inputs = _inputs()
+    if inputs is None:
+        return errors.validation_error("Invalid input JSON: inputs is required"), 400
+    for item in inputs:
+        try:
+            from_id, to_id = str(item["from"]["id"]), str(item["to"]["id"])
+        except (KeyError, TypeError):
+            return errors.validation_error("each input needs from.id and to.id"), 400
         try:
             _link(from_type, from_id, to_id)
         except NotFound:
@@ -219,7 +239,23 @@ def batch_archive(from_type: str, to_type: str) -> Response:
     """Remove associations for many pairs; 204 whatever the prior state."""
     if _pair(from_type, to_type) is None:
         return _unsupported(from_type, to_type)
-    for item in (request.get_json(silent=True) or {}).get("inputs") or []:
-        for target in item.get("to") or []:
-            _link(from_type, str(item["from"]["id"]), str(target["id"]), remove=True)
+    inputs = _inputs()
+    if inputs is None:
+        return errors.validation_error("Invalid input JSON: inputs is required")
+    for item in inputs:
+        try:
+            pairs = [(str(item["from"]["id"]), str(t["id"])) for t in item["to"]]
+        except (KeyError, TypeError):
+            return errors.validation_error("each input needs from.id and to[].id")
+        for from_id, to_id in pairs:
+            _link(from_type, from_id, to_id, remove=True)
     return Response(status=204)
+
+
+def _inputs() -> list[dict[str, Any]] | None:
+    """The batch body's `inputs`, or None when it is not a list of objects."""
+    body = request.get_json(silent=True)
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+        return None
+    return inputs

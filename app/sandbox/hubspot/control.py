@@ -4,7 +4,7 @@ token: it is the tester's hand, not the app's."""
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 
 from app.sandbox.hubspot import errors
 from app.sandbox.hubspot.context import sandbox
@@ -14,49 +14,63 @@ bp = Blueprint("hubspot_control", __name__, url_prefix="/_control")
 ACCOUNT = "/accounts/<int:hub_id>"
 
 
-def _body() -> dict[str, Any]:
-    return request.get_json(silent=True) or {}
+def json_body() -> dict[str, Any]:
+    """The request's JSON object ({} when absent or not an object)."""
+    found = request.get_json(silent=True)
+    return found if isinstance(found, dict) else {}
 
 
-@bp.errorhandler(KeyError)
-def _unknown_account(error: KeyError) -> tuple[Response, int]:
-    return jsonify({"error": f"unknown: {error}"}), 404
+def install_error_handlers(blueprint: Blueprint | Flask) -> None:
+    """Unknown accounts and records → 404, bad values → HubSpot's 400/409."""
+
+    @blueprint.errorhandler(KeyError)
+    def _unknown_account(error: KeyError) -> tuple[Response, int]:
+        return jsonify({"error": f"unknown: {error}"}), 404
+
+    @blueprint.errorhandler(NotFound)
+    def _no_record(error: NotFound) -> tuple[Response, int]:
+        return jsonify({"error": f"no such record: {error}"}), 404
+
+    @blueprint.errorhandler(ValidationFailed)
+    def _invalid(error: ValidationFailed) -> Response:
+        return errors.invalid_values(error.problems)
+
+    @blueprint.errorhandler(Conflict)
+    def _conflict(error: Conflict) -> Response:
+        return errors.error(409, str(error), "CONFLICT")
+
+    @blueprint.errorhandler(ValueError)
+    def _bad_value(error: ValueError) -> tuple[Response, int]:
+        return jsonify({"error": str(error)}), 400
 
 
-@bp.errorhandler(NotFound)
-def _no_record(error: NotFound) -> tuple[Response, int]:
-    return jsonify({"error": f"no such record: {error}"}), 404
+install_error_handlers(bp)
 
 
-@bp.errorhandler(ValidationFailed)
-def _invalid(error: ValidationFailed) -> Response:
-    return errors.invalid_values(error.problems)
-
-
-@bp.errorhandler(Conflict)
-def _conflict(error: Conflict) -> Response:
-    return errors.error(409, str(error), "CONFLICT")
-
-
-@bp.get("/app")
+@bp.route("/app", methods=["GET", "PUT"])
 def app_info() -> Response:
-    """The app credentials the emulation expects."""
+    """The app's credentials and Auth settings; PUT `{redirect_urls?,
+    required_scopes?}` changes them."""
     config = sandbox().app_config
-    return jsonify(
-        {
-            "client_id": config.client_id,
-            "client_secret": config.client_secret,
-            "app_id": config.app_id,
-            "redirect_urls": config.redirect_urls,
-        }
-    )
+    if request.method == "PUT":
+        body = json_body()
+        if "redirect_urls" in body:
+            config.set_redirect_urls(body["redirect_urls"])
+        if "required_scopes" in body:
+            scopes = body["required_scopes"]
+            if not isinstance(scopes, list) or not all(
+                isinstance(s, str) for s in scopes
+            ):
+                raise ValueError("required_scopes must be a list of scope names")
+            config.required_scopes = list(scopes)
+    return jsonify(config.describe())
 
 
 @bp.post("/accounts")
 def create_account() -> tuple[Response, int]:
     """`{hub_id, user?}` → the account."""
-    body = _body()
-    account = sandbox().create_account(int(body["hub_id"]), body.get("user"))
+    body = json_body()
+    account = sandbox().create_account(body.get("hub_id"), body.get("user"))
     return jsonify(
         {
             "hub_id": account.hub_id,
@@ -69,21 +83,53 @@ def create_account() -> tuple[Response, int]:
 
 @bp.post(f"{ACCOUNT}/tokens")
 def mint_tokens(hub_id: int) -> Response:
-    """Install without the browser: `{scopes?}` → token body."""
-    return jsonify(sandbox().mint_tokens(hub_id, _body().get("scopes")))
+    """Install without the browser: `{scopes?, optional_scopes?}` → the 2026-03
+    token response."""
+    body = json_body()
+    return jsonify(
+        sandbox().mint_tokens(hub_id, body.get("scopes"), body.get("optional_scopes"))
+    )
+
+
+@bp.post(f"{ACCOUNT}/tokens/expire")
+def expire_tokens(hub_id: int) -> Response:
+    """Every access token of the account expires now."""
+    return jsonify({"expired": sandbox().expire_access_tokens(hub_id)})
+
+
+@bp.get(f"{ACCOUNT}/token-calls")
+def token_calls(hub_id: int) -> Response:
+    """Token endpoint calls: `{counts: {grant type: n}, log: [...]}`."""
+    sb = sandbox()
+    return jsonify({"counts": sb.token_calls(hub_id), "log": sb.token_call_log(hub_id)})
 
 
 @bp.post(f"{ACCOUNT}/uninstall")
 def uninstall(hub_id: int) -> Response:
-    """Uninstall from HubSpot's side."""
+    """A portal admin uninstalls the app in HubSpot's UI (no webhook is sent)."""
     sandbox().uninstall(hub_id)
+    return Response(status=204)
+
+
+@bp.route(f"{ACCOUNT}/knobs", methods=["GET", "PUT"])
+def knobs(hub_id: int) -> Response:
+    """Read or set `{access_token_seconds, search_index_delay,
+    unavailable_scopes, rotate_refresh_tokens}`."""
+    changes = json_body() if request.method == "PUT" else {}
+    return jsonify(sandbox().knobs(hub_id, **changes))
+
+
+@bp.post(f"{ACCOUNT}/search-index/flush")
+def flush_search_index(hub_id: int) -> Response:
+    """Search catches up with every write of the account now."""
+    sandbox().flush_search_index(hub_id)
     return Response(status=204)
 
 
 @bp.post(f"{ACCOUNT}/seed")
 def seed(hub_id: int) -> Response:
     """`{contacts?, deals?, seed?}` → counts created."""
-    body = _body()
+    body = json_body()
     return jsonify(
         sandbox().seed(
             hub_id,
@@ -94,83 +140,11 @@ def seed(hub_id: int) -> Response:
     )
 
 
-@bp.post(f"{ACCOUNT}/<any(contacts, deals):object_type>")
-def act_create(hub_id: int, object_type: str) -> tuple[Response, int]:
-    """A user creates a record: `{properties, contact_ids?}`."""
-    body, act = _body(), sandbox().act
-    if object_type == "contacts":
-        new_id = act.create_contact(hub_id, **body.get("properties", {}))
-    else:
-        new_id = act.create_deal(
-            hub_id, body.get("contact_ids"), **body.get("properties", {})
-        )
-    return jsonify(sandbox().get_object(hub_id, object_type, new_id)), 201
-
-
-@bp.route(
-    f"{ACCOUNT}/<any(contacts, deals):object_type>/<object_id>",
-    methods=["GET", "PATCH", "DELETE"],
-)
-def act_one(hub_id: int, object_type: str, object_id: str) -> Response:
-    """Inspect, edit (`{properties}`) or delete a record as a user."""
-    sb = sandbox()
-    if request.method == "PATCH":
-        props = _body().get("properties", {})
-        if object_type == "contacts":
-            sb.act.update_contact(hub_id, object_id, **props)
-        else:
-            sb.act.update_deal(hub_id, object_id, **props)
-    elif request.method == "DELETE":
-        sb.act.delete(hub_id, object_type, object_id)
-        return Response(status=204)
-    return jsonify(sb.get_object(hub_id, object_type, object_id))
-
-
-@bp.post(f"{ACCOUNT}/deals/<deal_id>/stage")
-def move_deal(hub_id: int, deal_id: str) -> Response:
-    """`{stage}`: drag the deal to a stage."""
-    sandbox().act.move_deal(hub_id, deal_id, _body()["stage"])
-    return jsonify(sandbox().get_object(hub_id, "deals", deal_id))
-
-
-@bp.post(
-    f"{ACCOUNT}/contacts/<contact_id>/<any(bounce, open, click, activity, "
-    '"privacy-delete"):action>'
-)
-def contact_event(hub_id: int, contact_id: str, action: str) -> Response:
-    """Email bounce/open/click, a logged activity, or a GDPR deletion."""
-    act = sandbox().act
-    if action == "bounce":
-        act.bounce_email(hub_id, contact_id, _body().get("reason", "UNKNOWN_USER"))
-    elif action in ("open", "click"):
-        act.open_email(hub_id, contact_id, clicked=action == "click")
-    elif action == "activity":
-        act.log_activity(hub_id, contact_id)
-    else:
-        act.privacy_delete_contact(hub_id, contact_id)
-        return Response(status=204)
-    return jsonify(sandbox().get_object(hub_id, "contacts", contact_id))
-
-
-@bp.post(f"{ACCOUNT}/contacts/merge")
-def merge(hub_id: int) -> Response:
-    """`{primary_id, merged_id}`."""
-    body = _body()
-    primary = sandbox().act.merge_contacts(
-        hub_id, str(body["primary_id"]), str(body["merged_id"])
-    )
-    return jsonify(sandbox().get_object(hub_id, "contacts", primary))
-
-
 @bp.route(f"{ACCOUNT}/faults", methods=["GET", "PUT"])
 def faults(hub_id: int) -> tuple[Response, int] | Response:
     """Read or set fault knobs."""
-    try:
-        return jsonify(
-            sandbox().faults(hub_id, **(_body() if request.method == "PUT" else {}))
-        )
-    except ValueError as problem:
-        return jsonify({"error": str(problem)}), 400
+    changes = json_body() if request.method == "PUT" else {}
+    return jsonify(sandbox().faults(hub_id, **changes))
 
 
 @bp.get(f"{ACCOUNT}/calls")
@@ -191,7 +165,7 @@ def webhooks() -> Response:
     outOfOrder}`."""
     sb = sandbox()
     if request.method == "PUT":
-        body = _body()
+        body = json_body()
         sb.configure_webhooks(
             body.get("targetUrl"),
             body.get("subscriptions", []),

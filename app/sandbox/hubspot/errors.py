@@ -113,3 +113,29 @@ def rate_limited(policy: str, group: str) -> Response:
     )
     response.status_code = 429
     return response
+
+
+def oauth_error(
+    dated: bool, status: str, message: str, error: str, code: int = 400
+) -> Response:
+    """An OAuth error: RFC 6749 `error`/`error_description` plus the legacy
+    `status` (e.g. BAD_REFRESH_TOKEN) and `message`. The v3 and date-versioned
+    endpoints add `category` and a string `subCategory`; their values are
+    unpublished, so these are guesses in HubSpot's style."""
+    body: dict[str, Any] = {
+        "status": status,
+        "message": message,
+        "correlationId": correlation_id(),
+        "error": error,
+        "error_description": message,
+    }
+    if dated:
+        body["category"] = (
+            "INVALID_AUTHENTICATION"
+            if error == "invalid_client"
+            else "VALIDATION_ERROR"
+        )
+        body["subCategory"] = f"oauth.{status}"
+    response = jsonify(body)
+    response.status_code = code
+    return response

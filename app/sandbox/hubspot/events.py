@@ -1,12 +1,28 @@
 """Turning store changes into HubSpot webhook events: which subscriptions a change
 matches (classic `contact.*`/`deal.*` and generic `object.*` with `objectTypeId`)
-and the payload fields each event type carries (HubSpot's API documentation)."""
+and the payload fields each event type carries (HubSpot's API documentation and
+captured deliveries): `changeFlag: CREATED` on creations, and association
+changes with `fromObjectId`/`toObjectId` but no `objectId`."""
 
 import random
 from typing import Any
 
 from app.sandbox.hubspot import defaults
 from app.sandbox.hubspot.model import Account, Change
+
+ASSOCIATION_FIELDS = (
+    "associationType",
+    "fromObjectId",
+    "toObjectId",
+    "associationRemoved",
+    "isPrimaryAssociation",
+)
+MERGE_FIELDS = (
+    "primaryObjectId",
+    "mergedObjectIds",
+    "newObjectId",
+    "numberOfPropertiesMoved",
+)
 
 
 def build_events(
@@ -48,36 +64,34 @@ def _event(
 ) -> dict[str, Any]:
     ui = change["source"] != "INTEGRATION"
     event: dict[str, Any] = {
-        "eventId": rng.randrange(1, 4_000_000_000),
+        "eventId": rng.randrange(1, 2**40),
         "subscriptionId": sub["id"],
         "portalId": account.hub_id,
         "appId": app_id,
         "occurredAt": change["occurredAt"],
         "subscriptionType": sub["subscriptionType"],
         "attemptNumber": 0,
-        "objectId": int(change["objectId"]),
         "changeSource": change["source"],
         "sourceId": f"userId:{account.user_id}" if ui else str(app_id),
     }
     if sub["subscriptionType"].startswith("object."):
         event["objectTypeId"] = type_id
+    if action == "associationChange":
+        # Delivered association events carry no objectId, and a change made by a
+        # person in HubSpot's UI says `USER` (a captured 2026-08 delivery).
+        if change["source"] == "CRM_UI":
+            event["changeSource"] = "USER"
+        for key in ASSOCIATION_FIELDS:
+            event[key] = change[key]
+        return event
+    event["objectId"] = int(change["objectId"])
     if action == "creation":
-        event["changeFlag"] = "NEW"
+        event["changeFlag"] = "CREATED"
     elif action == "propertyChange":
         event["propertyName"] = change["propertyName"]
         event["propertyValue"] = change["propertyValue"]
     else:
-        for key in (
-            "primaryObjectId",
-            "mergedObjectIds",
-            "newObjectId",
-            "numberOfPropertiesMoved",
-            "associationType",
-            "fromObjectId",
-            "toObjectId",
-            "associationRemoved",
-            "isPrimaryAssociation",
-        ):
+        for key in MERGE_FIELDS:
             if key in change:
                 event[key] = change[key]
     return event

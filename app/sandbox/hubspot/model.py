@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.sandbox.hubspot import defaults
+from app.sandbox.hubspot.ids import RecordIds, record_ids
+from app.sandbox.hubspot.knobs import DEFAULT_SEARCH_INDEX_DELAY, default_knobs
 from app.sandbox.hubspot.values import InvalidValue
 
 Change = dict[str, Any]
@@ -40,6 +42,8 @@ class Record:
     history: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     archived: bool = False
     archived_at: float | None = None
+    # (visible from, snapshot) pairs: what search sees, see `index.py`.
+    indexed: list[tuple[float, "Record"]] = field(default_factory=list)
 
 
 @dataclass
@@ -59,7 +63,8 @@ class Account:
     faults: dict[str, Any] = field(default_factory=dict)
     calls: Counter = field(default_factory=Counter)
     writes: list[dict[str, Any]] = field(default_factory=list)
-    next_id: int = 101
+    ids: dict[str, RecordIds] = field(default_factory=dict)
+    knobs: dict[str, Any] = field(default_factory=default_knobs)
 
     def pipeline_of_stage(self, stage_id: str) -> tuple[dict, dict] | None:
         """Find (pipeline, stage) for a deal stage id."""
@@ -114,7 +119,12 @@ def default_pipeline(now: str) -> dict[str, Any]:
 
 
 def new_account(
-    hub_id: int, user: str | None, user_id: int | None, now: str
+    hub_id: int,
+    user: str | None,
+    user_id: int | None,
+    now: str,
+    seed: int = 0,
+    search_index_delay: float = DEFAULT_SEARCH_INDEX_DELAY,
 ) -> Account:
     """A portal as HubSpot creates it: default groups, properties and pipeline."""
     account = Account(
@@ -122,12 +132,14 @@ def new_account(
         user_id=user_id or 7000000 + hub_id % 1000000,
         user=user or f"admin@portal-{hub_id}.example",
         hub_domain=f"portal-{hub_id}.hubspot.example",
+        knobs=default_knobs(search_index_delay),
     )
     for otype, specs in (
         ("contacts", defaults.CONTACT_PROPERTIES),
         ("deals", defaults.DEAL_PROPERTIES),
     ):
         account.objects[otype] = {}
+        account.ids[otype] = record_ids(hub_id, otype, seed)
         account.properties[otype] = {
             name: defaults.property_definition(name, spec, now)
             for name, spec in specs.items()

@@ -1,6 +1,7 @@
 """Exact rolling-window rate limits: 110 calls per 10 s per installed account and
-5 searches per second per token, as HubSpot applies them to OAuth apps
-(HubSpot's API documentation). Rejected calls do not use up the window."""
+5 searches per second per account (not per token), as HubSpot applies them to
+OAuth apps (HubSpot's API documentation). Rejected calls do not use up the
+window."""
 
 import threading
 from collections import deque

@@ -1,10 +1,14 @@
-"""Rendering records as v3 `SimplePublicObject` JSON, and the batch envelopes."""
+"""Rendering records as v3 `SimplePublicObject` JSON, the batch envelopes, and
+the opaque paging cursors of list endpoints."""
 
+import base64
+import binascii
 from typing import Any
 
 from flask import request
 
 from app.sandbox.hubspot import defaults
+from app.sandbox.hubspot.ids import parse_record_id
 from app.sandbox.hubspot.store import Account, HubSpotStore, Record
 from app.sandbox.hubspot.values import iso
 
@@ -83,3 +87,22 @@ def missing_error(otype: str, ids: list[str], verb: str = "get") -> dict[str, An
         "errors": [],
         "links": {},
     }
+
+
+def encode_cursor(record_id: str) -> str:
+    """`paging.next.after` of list endpoints: opaque, as in HubSpot's examples
+    (`NTI1Cg==`), so clients must pass it back rather than compute it."""
+    return base64.b64encode(f"{record_id}\n".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    """The record id a cursor points at; 0 for no cursor; None when invalid."""
+    if not cursor:
+        return 0
+    try:
+        text = base64.b64decode(cursor.encode(), validate=True).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        return None
+    if not text.endswith("\n"):
+        return None
+    return parse_record_id(text[:-1])

@@ -1,6 +1,7 @@
 """`HubSpotSandbox`: the emulated HubSpot as one object — start it, create accounts,
-mint tokens, seed data, play a user, set faults, and inspect what the app did.
-The same operations are served over HTTP under `/_control/` (see `control.py`)."""
+mint tokens, seed data, play a user, set knobs and faults, and inspect what the
+app did. The same operations are served over HTTP under `/_control/` (see
+`control.py`)."""
 
 import random
 import threading
@@ -9,6 +10,9 @@ from typing import Any
 from app.sandbox.clock import Clock, SystemClock
 from app.sandbox.hubspot import api, model
 from app.sandbox.hubspot.actors import UserActions
+from app.sandbox.hubspot.appconfig import AppConfig
+from app.sandbox.hubspot.knobs import DEFAULT_SEARCH_INDEX_DELAY
+from app.sandbox.hubspot.portal_controls import PortalControls
 from app.sandbox.hubspot.ratelimit import (
     SEARCH_LIMIT,
     SEARCH_WINDOW,
@@ -17,16 +21,20 @@ from app.sandbox.hubspot.ratelimit import (
     RollingWindow,
 )
 from app.sandbox.hubspot.records import render
-from app.sandbox.hubspot.store import Account, HubSpotStore
-from app.sandbox.hubspot.tokens import DEFAULT_SCOPES, AppConfig, Grant, TokenBook
+from app.sandbox.hubspot.store import HubSpotStore
+from app.sandbox.hubspot.tokens import TokenBook
 from app.sandbox.hubspot.webhooks import DEFAULT_RETRY_DELAYS, Webhooks
 from app.sandbox.server import ServerThread
 
 FAULT_KEYS = ("error_rate", "latency", "force_429", "timeouts", "timeout_seconds")
 
 
-class HubSpotSandbox:
-    """An emulated HubSpot with one registered public app."""
+class HubSpotSandbox(PortalControls):
+    """An emulated HubSpot with one registered public app.
+
+    `search_index_delay` is every new account's default search lag in seconds
+    on `clock` (per account: `knobs(hub_id, search_index_delay=...)`).
+    """
 
     def __init__(
         self,
@@ -35,12 +43,13 @@ class HubSpotSandbox:
         seed: int = 0,
         retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
         webhook_timeout: float = 5.0,
+        search_index_delay: float = DEFAULT_SEARCH_INDEX_DELAY,
     ) -> None:
         self.app_config = app_config or AppConfig()
         self.clock = clock or SystemClock()
         self.random = random.Random(seed)
         self.stopping = threading.Event()
-        self.store = HubSpotStore(self.clock)
+        self.store = HubSpotStore(self.clock, seed, search_index_delay)
         self.tokens = TokenBook(self.clock)
         self.limiter = RollingWindow(
             TEN_SECONDLY_LIMIT, TEN_SECONDLY_WINDOW, self.clock
@@ -87,32 +96,6 @@ class HubSpotSandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    # -- accounts and tokens --
-
-    def create_account(self, hub_id: int, user: str | None = None) -> Account:
-        """Create (or return) the portal `hub_id` with HubSpot's defaults."""
-        return self.store.create_account(hub_id, user=user)
-
-    def mint_tokens(
-        self, hub_id: int, scopes: list[str] | None = None
-    ) -> dict[str, Any]:
-        """Install the app on `hub_id` without the browser; return the token body."""
-        account = self.create_account(hub_id)
-        account.installed = True
-        grant = Grant(
-            account.hub_id,
-            account.user_id,
-            account.user,
-            list(scopes or DEFAULT_SCOPES),
-        )
-        return self.tokens.issue(grant)
-
-    def uninstall(self, hub_id: int) -> None:
-        """The app is uninstalled from `hub_id`: tokens and webhooks stop."""
-        account = self.store.account(hub_id)
-        account.installed = False
-        self.tokens.revoke_account(account.hub_id)
 
     # -- faults and inspection --
 

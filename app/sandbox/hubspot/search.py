@@ -1,12 +1,14 @@
 """CRM search (`POST /crm/v3/objects/{type}/search`) with HubSpot's semantics:
-ORed filter groups of ANDed filters, one sort, `limit` ≤ 200, an offset cursor,
-the 10,000-result cap, and the filter-count limits (HubSpot's API documentation)."""
+ORed filter groups of ANDed filters, one sort, `limit` ≤ 200, an offset cursor
+(400 when it is not one), the 10,000-result cap, the filter-count limits
+(HubSpot's API documentation), and eventual consistency: search reads the
+portal's search index (`index.py`), which trails the records."""
 
 from typing import Any
 
 from flask import Response, g, jsonify, request
 
-from app.sandbox.hubspot import defaults, errors
+from app.sandbox.hubspot import defaults, errors, index
 from app.sandbox.hubspot.context import sandbox
 from app.sandbox.hubspot.records import render
 from app.sandbox.hubspot.store import Record
@@ -40,19 +42,25 @@ def search_view(object_type: str) -> tuple[Response, int] | Response:
         return errors.validation_error(
             f"Unable to infer object type from: {object_type}"
         )
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return errors.validation_error("Invalid input JSON: a search request object")
     problem = _check(body)
     if problem:
         return errors.validation_error(problem)
     sb, account = sandbox(), g.account
     limit = int(body.get("limit") or 10)
     offset = int(body.get("after") or 0)
+    now = sb.clock.now()
     with sb.store.lock:
         kinds = {n: d["type"] for n, d in account.properties[object_type].items()}
+        indexed = (
+            index.searchable(r, now) for r in account.objects[object_type].values()
+        )
         hits = [
             r
-            for r in account.objects[object_type].values()
-            if not r.archived and _matches(r, body, kinds, object_type)
+            for r in indexed
+            if r is not None and _matches(r, body, kinds, object_type)
         ]
         hits = _sort(hits, body.get("sorts") or [], kinds)
         page = hits[offset : offset + limit]
@@ -67,17 +75,33 @@ def search_view(object_type: str) -> tuple[Response, int] | Response:
 
 
 def _check(body: dict[str, Any]) -> str | None:
-    limit = int(body.get("limit") or 10)
+    limit = body.get("limit") or 10
+    if isinstance(limit, bool) or not isinstance(limit, int | str):
+        return "limit must be an integer"
+    if isinstance(limit, str) and not (limit.isascii() and limit.isdigit()):
+        return "limit must be an integer"
+    limit = int(limit)
     if not 0 < limit <= MAX_LIMIT:
         return f"limit must be between 1 and {MAX_LIMIT}"
     after = body.get("after")
-    if after not in (None, "") and not str(after).isdigit():
-        return f"after must be a numeric string, got {after!r}"
+    # The cursor is the `paging.next.after` of an earlier page; anything else is
+    # rejected (the exact message is unpublished).
+    if after not in (None, "") and not (
+        isinstance(after, str | int)
+        and not isinstance(after, bool)
+        and str(after).isascii()
+        and str(after).isdigit()
+        and len(str(after)) <= 9
+    ):
+        return f"Invalid paging cursor: after={after!r}"
     if int(after or 0) + limit > MAX_RESULTS:
         return (
             f"Search results are limited to {MAX_RESULTS} per query; after + limit "
             "exceeds it"
         )
+    shape = _check_shape(body)
+    if shape:
+        return shape
     groups = body.get("filterGroups") or []
     if len(groups) > MAX_GROUPS:
         return f"Too many filter groups: {len(groups)}. The maximum is {MAX_GROUPS}."
@@ -96,6 +120,31 @@ def _check(body: dict[str, Any]) -> str | None:
         return f"Too many filters: {total}. The maximum is {MAX_FILTERS}."
     if len(str(body.get("query") or "")) > 3000:
         return "query is longer than 3000 characters"
+    return None
+
+
+def _objects(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+def _check_shape(body: dict[str, Any]) -> str | None:
+    groups = body.get("filterGroups") or []
+    if not _objects(groups) or not all(
+        _objects(group.get("filters") or []) for group in groups
+    ):
+        return "filterGroups must be a list of {filters: [...]} objects"
+    for group in groups:
+        for item in group.get("filters") or []:
+            if not isinstance(item.get("values") or [], list):
+                return "filter values must be a list"
+    sorts = body.get("sorts") or []
+    if not isinstance(sorts, list) or not all(
+        isinstance(item, str | dict) for item in sorts
+    ):
+        return "sorts must be a list"
+    names = body.get("properties") or []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return "properties must be a list of property names"
     return None
 
 

@@ -11,7 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from app.sandbox.clock import Clock
-from app.sandbox.hubspot import defaults
+from app.sandbox.hubspot import defaults, index
+from app.sandbox.hubspot.checks import ValidationMixin
+from app.sandbox.hubspot.ids import check_hub_id
+from app.sandbox.hubspot.knobs import DEFAULT_SEARCH_INDEX_DELAY
 from app.sandbox.hubspot.links import LinksMixin
 from app.sandbox.hubspot.model import (
     CRM_UI,
@@ -24,7 +27,7 @@ from app.sandbox.hubspot.model import (
     ValidationFailed,
     new_account,
 )
-from app.sandbox.hubspot.values import InvalidValue, iso, normalize
+from app.sandbox.hubspot.values import iso
 
 __all__ = [
     "CRM_UI",
@@ -39,11 +42,18 @@ __all__ = [
 ]
 
 
-class HubSpotStore(LinksMixin):
+class HubSpotStore(LinksMixin, ValidationMixin):
     """All accounts of one emulated HubSpot, guarded by one re-entrant lock."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        seed: int = 0,
+        search_index_delay: float = DEFAULT_SEARCH_INDEX_DELAY,
+    ) -> None:
         self.clock = clock
+        self.seed = seed
+        self.search_index_delay = search_index_delay
         self.lock = threading.RLock()
         self.accounts: dict[int, Account] = {}
         self.listeners: list[Callable[[Account, list[Change]], None]] = []
@@ -52,17 +62,25 @@ class HubSpotStore(LinksMixin):
         self, hub_id: int, user: str | None = None, user_id: int | None = None
     ) -> Account:
         """Create a portal with HubSpot's default properties and pipeline."""
+        hub_id = check_hub_id(hub_id)
         with self.lock:
             if hub_id in self.accounts:
                 return self.accounts[hub_id]
             now = iso(self.clock.now())
-            account = new_account(hub_id, user, user_id, now)
+            account = new_account(
+                hub_id, user, user_id, now, self.seed, self.search_index_delay
+            )
             self.accounts[hub_id] = account
             return account
 
     def account(self, hub_id: int) -> Account:
         """The account for `hub_id` (KeyError if unknown)."""
         return self.accounts[int(hub_id)]
+
+    def flush_index(self, account: Account) -> None:
+        """Let search catch up with every write of the account now."""
+        with self.lock:
+            index.flush(account, self.clock.now())
 
     # -- records --
 
@@ -72,53 +90,6 @@ class HubSpotStore(LinksMixin):
         if record is None or record.archived:
             raise NotFound(object_id)
         return record
-
-    def validate(
-        self, account: Account, otype: str, values: dict[str, Any], trusted: bool
-    ) -> dict[str, str]:
-        """Normalise values; raise ValidationFailed listing every bad one."""
-        problems, clean = [], {}
-        for name, value in values.items():
-            definition = account.properties[otype].get(name)
-            if definition is None or definition["archived"]:
-                problems.append(
-                    InvalidValue(
-                        name,
-                        "PROPERTY_DOESNT_EXIST",
-                        f'Property "{name}" does not exist',
-                    )
-                )
-                continue
-            if definition["modificationMetadata"]["readOnlyValue"] and not trusted:
-                problems.append(
-                    InvalidValue(
-                        name,
-                        "READ_ONLY_VALUE",
-                        f'"{name}" is a read only property; its value cannot be set.',
-                    )
-                )
-                continue
-            try:
-                clean[name] = normalize(definition, value)
-            except InvalidValue as problem:
-                problems.append(problem)
-        if otype == "deals":
-            self._check_stage(account, clean, problems)
-        if problems:
-            raise ValidationFailed(problems)
-        return clean
-
-    def _check_stage(self, account: Account, clean: dict, problems: list) -> None:
-        stage = clean.get("dealstage")
-        if stage and account.pipeline_of_stage(stage) is None:
-            problems.append(
-                InvalidValue(
-                    "dealstage",
-                    "INVALID_OPTION",
-                    f"{stage} was not one of the allowed "
-                    "options: the stages of the deal's pipeline",
-                )
-            )
 
     def create(
         self,
@@ -139,8 +110,7 @@ class HubSpotStore(LinksMixin):
                         f"Contact already exists. Existing ID: {existing.id}"
                     )
             now = self.clock.now()
-            record_id = str(account.next_id)
-            account.next_id += 1
+            record_id = account.ids[otype].allocate()
             created = clean.pop("createdate", None) or iso(now)
             record = Record(id=record_id, properties={}, created_at=now, updated_at=now)
             base = {"hs_object_id": record_id, "createdate": created}
@@ -239,6 +209,7 @@ class HubSpotStore(LinksMixin):
                 }
             )
         record.updated_at = now
+        index.note_write(record, now, account.knobs["search_index_delay"])
         return changes
 
     def archive(
@@ -253,6 +224,9 @@ class HubSpotStore(LinksMixin):
         with self.lock:
             record = self.get(account, otype, object_id)
             record.archived, record.archived_at = True, self.clock.now()
+            index.note_write(
+                record, record.archived_at, account.knobs["search_index_delay"]
+            )
             for deal_id, contact_id in list(account.associations):
                 if record.id == (deal_id if otype == "deals" else contact_id):
                     self.disassociate(account, deal_id, contact_id, source)
@@ -265,16 +239,6 @@ class HubSpotStore(LinksMixin):
                 "occurredAt": int(self.clock.now() * 1000),
             }
             self._emit(account, [event])
-
-    def find_by_email(self, account: Account, email: str) -> Record | None:
-        """The live contact with this email (case-insensitive)."""
-        for record in account.objects["contacts"].values():
-            if (
-                not record.archived
-                and (record.properties.get("email") or "").lower() == email.lower()
-            ):
-                return record
-        return None
 
     def _log_write(
         self,
