@@ -128,8 +128,6 @@ def start_service(workdir: str, workers: int, worker_class: str | None) -> tuple
             "-w",
             str(workers),
             *(["-k", worker_class] if worker_class else []),
-            # gunicorn runs "sync" with the config's threads > 1 as gthread.
-            *(["--threads", "1"] if worker_class == "sync" else []),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",

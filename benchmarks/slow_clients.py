@@ -17,7 +17,6 @@ hide the problem rather than survive it).
 import argparse
 import asyncio
 import http.client
-import os
 import statistics
 import sys
 import tempfile
@@ -134,8 +133,6 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as workdir:
-        if args.worker_class is None:  # the threaded workers (opt-in, WEB_THREADS)
-            os.environ.setdefault("WEB_THREADS", "256")
         server, port, _client = start_service(workdir, args.workers, args.worker_class)
         tricklers = Tricklers(port, args.clients)
         try:

@@ -1,8 +1,8 @@
 """Slow clients cannot hold the service: under the project's gunicorn config, with
 a hundred connections trickling their headers or bodies a byte a second, GET
 /health still answers in milliseconds. (benchmarks/slow_clients.py measures the
-same with 200 connections.) Under the sync workers this fails: two such clients
-stall both workers."""
+same with 200 connections.) Under gunicorn's sync workers this fails: two such
+clients stall both workers."""
 
 import http.client
 import os
@@ -57,7 +57,6 @@ def test_health_stays_fast_while_clients_trickle(tmp_path: Path) -> None:
         "DATABASE_URL": f"sqlite:///{tmp_path}/service.db",
         "SECRET_KEY": "slow-clients-test-secret",
         "INSTANCE_PATH": str(tmp_path / "instance"),
-        "WEB_THREADS": "256",  # the threaded workers for deployments without a proxy
     }
     port = free_port()  # /health needs no schema: the database stays empty
     process = start_gunicorn(env, port)
@@ -69,7 +68,7 @@ def test_health_stays_fast_while_clients_trickle(tmp_path: Path) -> None:
         trickler.start()
         while len(opened) < SLOW_CLIENTS and trickler.is_alive():
             time.sleep(0.05)
-        time.sleep(1.5)  # every slow client has reached a worker thread
+        time.sleep(1.5)  # every slow client has reached a worker
         latencies = sorted(_health_ms(port) for _ in range(20))
     finally:
         stop.set()

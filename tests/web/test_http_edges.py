@@ -1,7 +1,7 @@
 """HTTP edges through the real server (gunicorn with app/gunicorn_conf.py), where
 what the app returns is what goes on the wire: HEAD answers carry no body on any
 route, a chunked body above the limit is refused with 413 (not cut to the limit
-and parsed), and a client that stops sending loses its connection."""
+and parsed), and a client that stops sending loses its connection, told why."""
 
 import os
 import socket
@@ -28,7 +28,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "MAX_BODY_BYTES": str(LIMIT),
         "WEB_IDLE_SECONDS": "1",
-        "WEB_THREADS": "8",  # the threaded workers: stalled clients time out
         "RATE_LIMITS_ENABLED": "false",
     }
     conturs(env, "db", "upgrade")
@@ -66,14 +65,9 @@ def test_head_answers_have_no_body(server: str, path: str) -> None:
         sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
         head = _read_head(sock)
         assert head.startswith(b"HTTP/1.1 "), head
-        sock.settimeout(0.3)
-        with pytest.raises(TimeoutError):
-            extra = sock.recv(4096)
-            pytest.fail(f"HEAD {path} sent a body: {extra!r}")
-        # The connection is still in step: the next answer starts cleanly.
-        sock.settimeout(5)
-        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-        assert sock.recv(12) == b"HTTP/1.1 200"
+        assert b"connection: close" in head.lower()  # one request per connection
+        # The answer ends where its headers end: the next thing is the close.
+        assert sock.recv(4096) == b"", f"HEAD {path} sent a body"
 
 
 def _chunks(size: int, piece: int = 8192) -> Iterator[bytes]:
@@ -125,6 +119,8 @@ def test_a_client_that_stops_sending_loses_its_connection(
         sock.sendall(opening)
         start = time.monotonic()
         sock.settimeout(10)
-        while sock.recv(4096):  # an error answer, if any, then the close
-            pass
+        answer = b""
+        while chunk := sock.recv(4096):  # the answer, then the close
+            answer += chunk
         assert time.monotonic() - start < 5
+        assert answer.startswith(b"HTTP/1.1 408 "), answer

@@ -1,0 +1,288 @@
+"""A gunicorn worker that buffers each request before the app sees it, so slow
+clients cost memory, never the worker.
+
+A sync worker reads a request itself: two clients sending a body one byte a
+second stall two sync workers and with them the service. Threads (gthread) absorb
+as many slow clients as they have threads, but cost scoring requests 20-40 % more
+worker CPU in our measurements (GIL hand-offs between the thread reading and the
+thread scoring). This worker keeps the sync worker's one thread and adds what a
+buffering proxy does: one non-blocking loop accepts connections and reads them
+as bytes arrive; a request goes to the app only when it is whole (framing:
+app/http_framing.py), and runs to the end like in a sync worker; its response is
+written back by the same loop. Scoring never waits on a client, and a client
+never waits on another client's bytes.
+
+Bounds: at most `worker_connections` open connections (beyond that, new ones wait
+in the listen backlog); a connection sending or reading nothing for
+WEB_IDLE_SECONDS, or taking WEB_REQUEST_SECONDS for its whole request, is closed;
+bytes held for all connections (requests being received, responses being sent)
+stay within a budget of two full bodies plus 16 MiB — past it, reading the
+larger requests pauses until bytes drain, while the first 64 KiB of every
+connection are always read, so small requests never wait behind large ones.
+Requests are parsed and answered with gunicorn's own parser and response, as the
+sync worker does (one request per connection; app/whole_requests.py).
+Plain HTTP only: TLS ends at the platform's proxy.
+"""
+
+import errno
+import os
+import selectors
+import socket
+import time
+from collections import deque
+from typing import Any
+
+from gunicorn.workers import base
+
+from app.http_framing import HeadersTooLarge, RequestFrame
+from app.whole_requests import WholeRequests, canned
+
+IDLE_SECONDS = float(os.environ.get("WEB_IDLE_SECONDS", "30"))
+REQUEST_SECONDS = float(os.environ.get("WEB_REQUEST_SECONDS", "120"))
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+_READ_SIZE = 256 * 1024
+# Requests up to this size are read whatever the budget (1000 connections: 64 MiB).
+_SMALL = 64 * 1024
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_TIMED_OUT = canned(
+    "408 Request Timeout", "Request incomplete: the client stopped sending"
+)
+_TOO_LARGE_HEADERS = canned(
+    "431 Request Header Fields Too Large", "Request header section too large"
+)
+
+
+class _Connection:
+    """One client: the bytes received, then the bytes to send back."""
+
+    __slots__ = (
+        "sock",
+        "addr",
+        "listener",
+        "frame",
+        "inbox",
+        "outbox",
+        "sent",
+        "opened",
+        "active",
+        "continued",
+    )
+
+    def __init__(self, sock: socket.socket, addr: Any, listener: Any, max_body: int):
+        self.sock = sock
+        self.addr = addr
+        self.listener = listener
+        self.frame = RequestFrame(max_body)
+        self.inbox = bytearray()
+        self.outbox = memoryview(b"")
+        self.sent = 0
+        self.opened = self.active = time.monotonic()
+        self.continued = False
+
+    @property
+    def held(self) -> int:
+        return len(self.inbox) + len(self.outbox) - self.sent
+
+
+class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
+    """gunicorn worker: non-blocking reads and writes, the app run one request
+    at a time on whole requests."""
+
+    def init_process(self) -> None:
+        self.selector = selectors.DefaultSelector()
+        self.connections: dict[int, _Connection] = {}
+        self.paused: deque[_Connection] = deque()
+        self.held = 0
+        self.listening = False
+        self.expired_at = 0.0
+        self.max_body = DEFAULT_MAX_BODY
+        super().init_process()
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        config = getattr(self.wsgi, "config", {})
+        self.max_body = int(config.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY))
+        self.budget = 2 * self.max_body + 16 * 1024 * 1024
+
+    def run(self) -> None:
+        if self.cfg.is_ssl:
+            raise RuntimeError("BufferingWorker serves plain HTTP only")
+        self._listen(True)
+        while self.alive:
+            self._turn()
+            if self.ppid != os.getppid():
+                self.log.info("Parent changed, shutting down: %s", self)
+                break
+        # Stopping: accept nothing more, finish sending what is answered.
+        self._listen(False)
+        deadline = time.monotonic() + self.cfg.graceful_timeout
+        while any(c.outbox for c in self.connections.values()):
+            if time.monotonic() > deadline:
+                break
+            self._turn()
+        for conn in list(self.connections.values()):
+            self._close(conn)
+        self.selector.close()
+
+    def _turn(self) -> None:
+        """One pass of the loop: heartbeat, ready sockets, expired connections."""
+        self.notify()
+        for key, mask in self.selector.select(timeout=1.0):
+            if key.data is None:
+                self._accept(key.fileobj)
+            elif mask & selectors.EVENT_READ:
+                self._receive(key.data)
+            else:
+                self._send(key.data)
+        if self.paused:
+            self._resume()
+        now = time.monotonic()
+        if now - self.expired_at >= 0.5:
+            self.expired_at = now
+            self._expire(now)
+
+    # -- accepting and receiving --------------------------------------------------
+
+    def _accept(self, listener: Any) -> None:
+        if len(self.connections) >= self.cfg.worker_connections:
+            return  # at the limit: the listener is unregistered until one closes
+        try:
+            sock, addr = listener.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return
+        sock.setblocking(False)
+        conn = _Connection(sock, addr, listener, self.max_body)
+        self.connections[sock.fileno()] = conn
+        if len(self.connections) >= self.cfg.worker_connections:
+            self._listen(False)
+        self.selector.register(sock, selectors.EVENT_READ, conn)
+        self._receive(conn)  # the request often arrives with the connection
+
+    def _receive(self, conn: _Connection) -> None:
+        if len(conn.inbox) < _SMALL:
+            # Small requests (health checks, most API calls) are never held
+            # back by large ones filling the budget.
+            room = _SMALL - len(conn.inbox)
+        else:
+            room = min(_READ_SIZE, self.budget - self.held)
+        if room <= 0:
+            self._pause(conn)
+            return
+        try:
+            data = conn.sock.recv(room)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close(conn)
+            return
+        if not data:
+            self._close(conn)  # the client left before its request was whole
+            return
+        conn.inbox += data
+        self.held += len(data)
+        conn.active = time.monotonic()
+        try:
+            whole = conn.frame.feed(conn.inbox)
+        except HeadersTooLarge:
+            self._respond(conn, [_TOO_LARGE_HEADERS])
+            return
+        if whole:
+            inbox, conn.inbox = conn.inbox, bytearray()
+            self.held -= len(inbox)
+            parts = self.answer(conn.frame, inbox, conn.addr, conn.listener)
+            self._respond(conn, parts)
+        elif conn.frame.expects_continue and conn.frame.headers_done:
+            if not conn.continued:
+                conn.continued = True
+                self._try_send(conn.sock, _CONTINUE)
+
+    # -- running the app ----------------------------------------------------------
+
+    # -- sending ------------------------------------------------------------------
+
+    def _respond(self, conn: _Connection, parts: list[bytes]) -> None:
+        self.held -= len(conn.inbox)
+        conn.inbox = bytearray()
+        data = b"".join(parts)
+        if not data:
+            self._close(conn)
+            return
+        sent = self._try_send(conn.sock, data)
+        if sent is None or sent == len(data):
+            self._close(conn)
+            return
+        conn.outbox = memoryview(data)
+        conn.sent = sent
+        self.held += len(data) - sent
+        conn.active = time.monotonic()
+        self.selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
+
+    def _send(self, conn: _Connection) -> None:
+        sent = self._try_send(conn.sock, conn.outbox[conn.sent :])
+        if sent is None:
+            self._close(conn)
+            return
+        conn.sent += sent
+        self.held -= sent
+        if sent:
+            conn.active = time.monotonic()
+        if conn.sent == len(conn.outbox):
+            self._close(conn)
+
+    @staticmethod
+    def _try_send(sock: socket.socket, data: bytes | memoryview) -> int | None:
+        """Bytes the kernel took now; None when the client is gone."""
+        try:
+            return sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError as error:
+            if error.errno not in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN):
+                raise
+            return None
+
+    # -- bounds -------------------------------------------------------------------
+
+    def _pause(self, conn: _Connection) -> None:
+        self.selector.unregister(conn.sock)
+        self.paused.append(conn)
+
+    def _resume(self) -> None:
+        while self.paused and self.held < self.budget:
+            conn = self.paused.popleft()
+            if conn.sock.fileno() in self.connections:
+                self.selector.register(conn.sock, selectors.EVENT_READ, conn)
+
+    def _expire(self, now: float) -> None:
+        for conn in list(self.connections.values()):
+            if now - conn.active > IDLE_SECONDS or (
+                not conn.outbox and now - conn.opened > REQUEST_SECONDS
+            ):
+                if conn.inbox and not conn.outbox:
+                    self._try_send(conn.sock, _TIMED_OUT)  # best effort, once
+                self._close(conn)
+
+    def _listen(self, on: bool) -> None:
+        if on == self.listening:
+            return
+        self.listening = on
+        for listener in self.sockets:
+            if on:
+                listener.setblocking(False)
+                self.selector.register(listener, selectors.EVENT_READ)
+            else:
+                self.selector.unregister(listener)
+
+    def _close(self, conn: _Connection) -> None:
+        fileno = conn.sock.fileno()
+        if self.connections.pop(fileno, None) is None:
+            return
+        self.held -= conn.held
+        try:
+            self.selector.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass  # paused: not registered
+        conn.sock.close()
+        if self.alive and len(self.connections) < self.cfg.worker_connections:
+            self._listen(True)
+        self._resume()
