@@ -1,0 +1,1 @@
+"""The HubSpot adapter: OAuth, API client, webhooks and the developer project."""

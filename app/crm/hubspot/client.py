@@ -1,0 +1,205 @@
+"""`HubSpotAccount`: the `CrmAccount` of one installed HubSpot portal, on the
+official hubspot-api-client 12 (CRM v3 objects, properties, pipelines) and
+`requests` for the app-install endpoint the SDK does not know.
+
+Batches hold at most 100 records per call. Each HTTP call is made once (plus one
+retry after a token refresh); pacing and backing off are the caller's.
+"""
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import requests
+from hubspot.crm.contacts import (
+    BatchReadInputSimplePublicObjectId,
+    SimplePublicObjectId,
+)
+
+from app.crm.base import (
+    AccessRevoked,
+    AccessTokens,
+    CrmContact,
+    Deal,
+    FieldSetup,
+    RecordPage,
+    RecordRef,
+    ScoreWrite,
+    WriteFailure,
+)
+from app.crm.hubspot import errors, fields, mapping, paths
+from app.crm.hubspot.config import HubSpotConfig
+from app.crm.hubspot.deals import StageBook
+from app.crm.hubspot.sdk import AccountApis, with_refresh
+from app.crm.hubspot.writes import send_scores
+
+BATCH_LIMIT = 100
+MAX_CURSOR_CHARS = 1000
+MAX_DEAL_CONTACTS = 1000
+DEAL_PROPERTIES = ["dealstage", "pipeline", "closedate"]
+
+
+class HubSpotAccount:
+    """One HubSpot portal, reached with the tokens the services keep for it."""
+
+    def __init__(self, config: HubSpotConfig, tokens: AccessTokens) -> None:
+        self._tokens = tokens
+        self._base = config.api_base_url
+        self._timeout = config.timeout_seconds
+        self._apis = AccountApis(tokens, self._base, self._timeout)
+        self._stages = StageBook(self._pipeline_stages)
+
+    def close(self) -> None:
+        """Release the connection pools."""
+        self._apis.close()
+
+    def ensure_fields(self) -> FieldSetup:
+        """The `conturs` group and our six contact properties, where missing."""
+        return fields.ensure_fields(self._apis)
+
+    def read_contacts(self, refs: Sequence[RecordRef]) -> list[CrmContact]:
+        """Contacts by id, 100 per call; ids HubSpot does not have are left out."""
+        ids = _contact_ids(refs)
+        contacts: list[CrmContact | None] = []
+        for start in range(0, len(ids), BATCH_LIMIT):
+            body = BatchReadInputSimplePublicObjectId(
+                inputs=[
+                    SimplePublicObjectId(id=i) for i in ids[start : start + BATCH_LIMIT]
+                ],
+                properties=list(mapping.MAPPED_PROPERTIES),
+                properties_with_history=[],
+            )
+            # A 207 lists the ids that do not exist; they are simply not returned.
+            answer, _ = self._apis.call(
+                "contacts_batch",
+                "read",
+                batch_read_input_simple_public_object_id=body,
+                archived=False,
+            )
+            contacts += [_contact(record) for record in answer.results or []]
+        return [contact for contact in contacts if contact is not None]
+
+    def list_contacts(
+        self, object_type: str, cursor: str | None, limit: int = 100
+    ) -> RecordPage:
+        """One page of all contacts in id order; pass `next_cursor` back."""
+        if object_type != paths.CONTACTS:
+            raise ValueError(f"HubSpot lists contacts only, not {object_type!r}")
+        if cursor is not None and not 0 < len(cursor) <= MAX_CURSOR_CHARS:
+            raise ValueError("cursor must be a paging cursor HubSpot returned")
+        page, _ = self._apis.call(
+            "contacts_basic",
+            "get_page",
+            limit=min(max(int(limit), 1), BATCH_LIMIT),
+            after=cursor,
+            properties=list(mapping.MAPPED_PROPERTIES),
+            archived=False,
+        )
+        contacts = [_contact(record) for record in page.results or []]
+        following = getattr(getattr(page.paging, "next", None), "after", None)
+        return RecordPage(
+            contacts=[contact for contact in contacts if contact is not None],
+            next_cursor=str(following) if following else None,
+        )
+
+    def write_scores(self, writes: Sequence[ScoreWrite]) -> list[WriteFailure]:
+        """Write scores, 100 records per call; the records that were not written.
+
+        Errors that stop a whole call (rate limit, outage, revoked access) are
+        raised; batches sent before stay written, and writing them again is
+        harmless.
+        """
+        return send_scores(self._apis, writes)
+
+    def read_deal(self, deal_id: str) -> Deal | None:
+        """A deal's stage, classified won / lost / open, and its contacts."""
+        clean_id = mapping.record_id_of(deal_id)
+        if clean_id is None:
+            return None
+        try:
+            # The v3 read lists associated contacts inline, so no v4 call.
+            deal, _ = self._apis.call(
+                "deals_basic",
+                "get_by_id",
+                clean_id,
+                properties=DEAL_PROPERTIES,
+                associations=[paths.CONTACTS],
+                archived=False,
+            )
+        except errors.NotFound:
+            return None
+        values = deal.properties or {}
+        stage_id = values.get("dealstage") or ""
+        stage_pipeline, outcome = (
+            self._stages.classify(stage_id) if stage_id else (None, "open")
+        )
+        return Deal(
+            deal_id=clean_id,
+            stage_id=stage_id,
+            pipeline_id=values.get("pipeline") or stage_pipeline,
+            outcome=outcome,
+            contact_ids=_associated_contacts(deal.associations),
+            closed_at=(
+                mapping.moment_of(values.get("closedate"))
+                if outcome != "open"
+                else None
+            ),
+        )
+
+    def _pipeline_stages(self) -> Iterator[tuple[str, str, Any]]:
+        pipelines, _ = self._apis.call("pipelines", "get_all", paths.DEALS)
+        for pipeline in pipelines.results or []:
+            for stage in pipeline.stages or []:
+                yield str(pipeline.id), str(stage.id), stage.metadata
+
+    def uninstall(self) -> None:
+        """Uninstall the app from the portal (HubSpot emails its Super Admins a
+        reinstall link). An install that is already gone counts as done."""
+        try:
+            with_refresh(self._tokens, self._delete_install)
+        except AccessRevoked:
+            return
+
+    def _delete_install(self, token: str) -> None:
+        try:
+            with requests.delete(
+                f"{self._base}{paths.EXTERNAL_INSTALL_PATH}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=self._timeout,
+                allow_redirects=False,
+                stream=True,
+            ) as answer:
+                body = answer.raw.read(errors.MAX_BODY_BYTES, decode_content=True)
+                status, headers = answer.status_code, answer.headers
+        except errors.TRANSPORT_ERRORS as failure:
+            raise errors.from_transport(failure) from None
+        if not 200 <= status < 300:
+            raise errors.from_status(status, body, headers)
+
+
+def _contact_ids(refs: Sequence[RecordRef]) -> list[str]:
+    """Distinct contact ids in order; ids that cannot be HubSpot's are skipped."""
+    seen: dict[str, None] = {}
+    for ref in refs:
+        if ref.object_type != paths.CONTACTS:
+            raise ValueError(f"HubSpot has no {ref.object_type!r} records here")
+        record_id = mapping.record_id_of(ref.record_id)
+        if record_id is not None:
+            seen.setdefault(record_id)
+    return list(seen)
+
+
+def _contact(record: Any) -> CrmContact | None:
+    record_id = mapping.record_id_of(None if record.id is None else str(record.id))
+    if record_id is None:
+        return None
+    return mapping.to_contact(record_id, record.properties, record.updated_at)
+
+
+def _associated_contacts(associations: Any) -> list[str]:
+    found = (associations or {}).get(paths.CONTACTS)
+    ids: dict[str, None] = {}
+    for item in getattr(found, "results", None) or []:
+        record_id = mapping.record_id_of(str(item.id))
+        if record_id is not None and len(ids) < MAX_DEAL_CONTACTS:
+            ids.setdefault(record_id)
+    return list(ids)

@@ -1,0 +1,159 @@
+"""HubSpot's failures as our error hierarchy: HTTP statuses and error bodies from
+the SDK or `requests`, and transport failures, become `app.crm.base` errors, so
+no status code or SDK exception reaches the services.
+
+Messages are kept short and stripped of email addresses: HubSpot echoes rejected
+values (e.g. "Email address x@y is invalid"), and the messages end up in logs.
+"""
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+import urllib3
+from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
+from hubspot.crm.deals.exceptions import ApiException as DealsApiException
+from hubspot.crm.pipelines.exceptions import ApiException as PipelinesApiException
+from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
+
+from app.crm.base import (
+    AuthExpired,
+    CrmError,
+    CrmUnavailable,
+    RateLimited,
+    Rejected,
+    ScopeMissing,
+)
+
+# Each generated SDK package has its own ApiException class; these are the
+# packages the client uses.
+SDK_API_ERRORS: tuple[type[Exception], ...] = (
+    ContactsApiException,
+    DealsApiException,
+    PipelinesApiException,
+    PropertiesApiException,
+)
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
+    urllib3.exceptions.HTTPError,
+    requests.RequestException,
+    OSError,
+)
+MAX_MESSAGE_CHARS = 300
+MAX_BODY_BYTES = 64 * 1024
+MAX_RETRY_AFTER = 3600.0
+_EMAIL = re.compile(r"[^\s@\"'<>,;:]+@[^\s@\"'<>,;:]+")
+
+
+class NotFound(Rejected):
+    """The record or definition does not exist (the adapter reads it as absent)."""
+
+
+class AlreadyExists(Rejected):
+    """A create met an existing name (the adapter reads it as done)."""
+
+
+def scrub(text: str) -> str:
+    """A CRM message safe to log: emails masked, length bounded."""
+    cleaned = _EMAIL.sub("[email]", " ".join(str(text).split()))
+    if len(cleaned) > MAX_MESSAGE_CHARS:
+        cleaned = cleaned[: MAX_MESSAGE_CHARS - 1] + "…"
+    return cleaned
+
+
+def parse_body(body: Any) -> dict[str, Any]:
+    """An error body as a dict ({} when it is not a JSON object)."""
+    if isinstance(body, bytes | bytearray):
+        body = bytes(body[:MAX_BODY_BYTES]).decode("utf-8", "replace")
+    if not isinstance(body, str) or not body:
+        return {}
+    try:
+        found = json.loads(body[:MAX_BODY_BYTES])
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def describe(status: int, body: dict[str, Any]) -> str:
+    """`STATUS CATEGORY: message`, scrubbed."""
+    category = body.get("category") or body.get("errorType") or body.get("status")
+    message = body.get("message") or body.get("error_description") or ""
+    head = f"{status} {category}" if isinstance(category, str) else str(status)
+    return scrub(f"{head}: {message}" if isinstance(message, str) else head)
+
+
+def retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), if any."""
+    if not headers:
+        return None
+    raw = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _required_scopes(body: dict[str, Any]) -> list[str]:
+    scopes: list[str] = []
+    details = body.get("errors")
+    for detail in details if isinstance(details, list) else []:
+        context = detail.get("context") if isinstance(detail, dict) else None
+        named = (
+            context.get("requiredGranularScopes") if isinstance(context, dict) else None
+        )
+        if isinstance(named, list):
+            scopes += [s for s in named[:20] if isinstance(s, str)]
+    return scopes
+
+
+def from_status(
+    status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> CrmError:
+    """The error for a non-2xx answer of a CRM API call."""
+    parsed = parse_body(body)
+    text = describe(status, parsed)
+    if status == 401:
+        return AuthExpired(text)
+    if status == 403:
+        return ScopeMissing(text, _required_scopes(parsed))
+    if status == 429:
+        return RateLimited(text, retry_after(headers))
+    if status >= 500 or status == 0:
+        return CrmUnavailable(text)
+    if status == 404:
+        return NotFound(text)
+    if status == 409:
+        return AlreadyExists(text)
+    return Rejected(text)
+
+
+def from_sdk(error: Exception) -> CrmError:
+    """The error for an SDK ApiException (status 0: TLS or request failure)."""
+    status = getattr(error, "status", None)
+    headers = getattr(error, "headers", None)
+    return from_status(
+        status if isinstance(status, int) else 0,
+        getattr(error, "body", None),
+        headers if isinstance(headers, Mapping) else None,
+    )
+
+
+def from_transport(error: Exception) -> CrmUnavailable:
+    """The error for a timeout, refused connection or broken response."""
+    return CrmUnavailable(f"HubSpot unreachable: {type(error).__name__}")
