@@ -33,12 +33,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_routes(app: Flask) -> None:
-    from app.web import api, config_api
+    from app.web import api, config_api, hubspot
     from app.web.errors import register_error_handlers, register_request_ids
 
     register_request_ids(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(config_api.bp)
+    app.register_blueprint(hubspot.bp)
     register_error_handlers(app)
 
 

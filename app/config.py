@@ -16,6 +16,12 @@ _INT_SETTINGS = {
     "WEIGHTS_CACHE_TTL_SECONDS": 300,
     # How long score history rows are kept before they are purged.
     "SCORE_HISTORY_DAYS": 400,
+    # An uninstalled CRM account's data is purged this long after the uninstall;
+    # a reinstall before then resumes with its learned weights.
+    "UNINSTALL_PURGE_DAYS": 30,
+    # How often installed CRM accounts are checked for an uninstall made in the
+    # CRM (HubSpot sends no event for it).
+    "UNINSTALL_CHECK_MINUTES": 60,
 }
 _STR_SETTINGS = {
     "DATABASE_URL": "",

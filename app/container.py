@@ -15,10 +15,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config_client import ConfigApiClient
+from app.crm.hubspot.config import HubSpotConfig
 from app.crypto import SecretBox
 from app.db import make_engine, make_session_factory
 from app.mail import mailer_from_settings
 from app.queue import JobQueue, make_huey
+from app.services.crm.hubspot_app import HubSpotApp
+from app.services.crm.install_states import InstallStates
 from app.services.keys import LeadKeys
 from app.services.learning.config import ConfigService
 from app.services.learning.feedback import FeedbackRecorder, LocalFeedback
@@ -52,7 +55,12 @@ class Services:
     accounts: ConfigService | None
     # Feedback waiting for the remote Config API (remote mode only).
     outbox: FeedbackOutbox | None
+    # The HubSpot app, where HUBSPOT_CLIENT_ID and _SECRET are set and the Config
+    # API's accounts live here (each portal is one of its clients).
+    hubspot: HubSpotApp | None
     score_history_days: int
+    uninstall_purge_days: int
+    uninstall_check_minutes: int
 
     def start_background(self) -> None:
         """Start this process's background writers (after any fork)."""
@@ -91,6 +99,10 @@ def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
         )
     configs = ClientConfigCache(source, settings["WEIGHTS_CACHE_TTL_SECONDS"])
     recorder = ScoreRecorder(sessions, lead_keys)
+    hubspot = None
+    if accounts is not None and settings["HUBSPOT_CLIENT_ID"]:
+        states = InstallStates(sessions, settings["SECRET_KEY"])
+        hubspot = HubSpotApp(sessions, secrets, _hubspot_config(settings), states)
     return Services(
         engine=engine,
         sessions=sessions,
@@ -103,7 +115,28 @@ def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
         feedback=feedback,
         accounts=accounts,
         outbox=outbox,
+        hubspot=hubspot,
         score_history_days=settings["SCORE_HISTORY_DAYS"],
+        uninstall_purge_days=settings["UNINSTALL_PURGE_DAYS"],
+        uninstall_check_minutes=settings["UNINSTALL_CHECK_MINUTES"],
+    )
+
+
+def public_base_url(settings: Mapping[str, Any]) -> str:
+    """Where the CRMs and browsers reach this service (PUBLIC_BASE_URL, or the
+    local port for development)."""
+    configured = settings["PUBLIC_BASE_URL"].rstrip("/")
+    return configured or f"http://localhost:{settings['PORT']}"
+
+
+def _hubspot_config(settings: Mapping[str, Any]) -> HubSpotConfig:
+    return HubSpotConfig(
+        client_id=settings["HUBSPOT_CLIENT_ID"],
+        client_secret=settings["HUBSPOT_CLIENT_SECRET"],
+        redirect_uri=public_base_url(settings) + "/hubspot/oauth/callback",
+        api_base_url=settings["HUBSPOT_API_BASE_URL"],
+        authorize_url=settings["HUBSPOT_AUTHORIZE_URL"],
+        app_id=settings["HUBSPOT_APP_ID"] or None,
     )
 
 

@@ -4,32 +4,10 @@ import json
 import sys
 
 import click
-from flask import Flask
 
-from app import create_app
-from app.container import Services, services_of
+from app.cli.context import _Context, pass_context
 from app.services.errors import DomainError
 from app.services.learning.clients import ClientError, create_client
-
-
-class _Context:
-    """Builds the app once, on first use, so `--help` needs no database."""
-
-    def __init__(self) -> None:
-        self._app: Flask | None = None
-
-    @property
-    def app(self) -> Flask:
-        if self._app is None:
-            self._app = create_app()
-        return self._app
-
-    @property
-    def services(self) -> Services:
-        return services_of(self.app)
-
-
-pass_context = click.make_pass_decorator(_Context, ensure=True)
 
 
 @click.group()
@@ -275,6 +253,10 @@ def serve(ctx: _Context, host: str, port: int | None, workers: int) -> None:
     run_server(ctx.app, host, port or ctx.app.config["PORT"], workers)
 
 
+from app.cli.accounts import accounts as _accounts_command  # noqa: E402
+from app.cli.accounts import manifest as _manifest_command  # noqa: E402
 from app.sandbox.cli import sandbox as _sandbox_command  # noqa: E402
 
+main.add_command(_accounts_command)
+main.add_command(_manifest_command)
 main.add_command(_sandbox_command)

@@ -38,6 +38,20 @@ def register_tasks(services: Services) -> None:
 
         queue.register("mail_access", mail_access)
 
+    hubspot = services.hubspot
+    if hubspot is not None:
+        every = max(1, min(59, services.uninstall_check_minutes))
+
+        @huey.periodic_task(crontab(minute=f"*/{every}"), name="check_uninstalls")
+        def check_uninstalls() -> None:
+            # HubSpot sends no event when a portal uninstalls the app.
+            hubspot.check_uninstalls()
+
+        @huey.periodic_task(crontab(minute="53", hour="4"), name="purge_uninstalled")
+        def purge_uninstalled() -> None:
+            hubspot.purge_uninstalled(services.uninstall_purge_days)
+            hubspot.forget_used_states()
+
     outbox = services.outbox
     if outbox is not None:
 

@@ -2,6 +2,7 @@
 
 from app.models.base import Base
 from app.models.client import ApiKey, Client
+from app.models.crm import CrmAccount, UsedInstallState
 from app.models.learning import Feedback, LeadSnapshot, ScoreHistory, WeightVersion
 from app.models.remote import CachedConfig, OutboxMessage
 
@@ -10,9 +11,11 @@ __all__ = [
     "Base",
     "CachedConfig",
     "Client",
+    "CrmAccount",
     "Feedback",
     "LeadSnapshot",
     "OutboxMessage",
     "ScoreHistory",
+    "UsedInstallState",
     "WeightVersion",
 ]

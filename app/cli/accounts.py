@@ -1,0 +1,143 @@
+"""`conturs accounts …` (installed CRM accounts: list, show, configure, check,
+disconnect, purge) and `conturs manifest hubspot` (the developer project)."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.cli.context import _Context, pass_context
+from app.services.crm.hubspot_app import HubSpotApp
+from app.services.errors import DomainError
+
+CRMS = click.Choice(["hubspot"])
+
+
+def _hubspot(ctx: _Context) -> HubSpotApp:
+    hubspot = ctx.services.hubspot
+    if hubspot is None:
+        _fail(
+            "the HubSpot app is not configured here (HUBSPOT_CLIENT_ID and "
+            "HUBSPOT_CLIENT_SECRET, with the Config API's accounts local)"
+        )
+    return hubspot  # type: ignore[return-value]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def accounts() -> None:
+    """Installed CRM accounts (HubSpot portals)."""
+
+
+@accounts.command("list")
+@click.option("--crm", type=CRMS, default="hubspot", show_default=True)
+@pass_context
+def accounts_list(ctx: _Context, crm: str) -> None:
+    """One JSON line per account."""
+    hubspot = _hubspot(ctx)
+    for account_id in hubspot.account_ids():
+        click.echo(json.dumps(hubspot.describe(account_id)))
+
+
+@accounts.command("show")
+@click.option("--crm", type=CRMS, required=True)
+@click.option("--account", "account_id", required=True, help="HubSpot: the hub id.")
+@pass_context
+def accounts_show(ctx: _Context, crm: str, account_id: str) -> None:
+    """The account as JSON."""
+    try:
+        click.echo(json.dumps(_hubspot(ctx).describe(account_id), indent=2))
+    except DomainError as error:
+        _fail(error.message)
+
+
+@accounts.command("configure")
+@click.option("--crm", type=CRMS, required=True)
+@click.option("--account", "account_id", required=True)
+@click.option("--industry", default=None)
+@click.option("--company-size", default=None, help='e.g. "51-200".')
+@click.option("--country", default=None)
+@click.option("--icp-industry", "icp_industries", multiple=True)
+@click.option("--icp-company-sizes", default=None)
+@pass_context
+def accounts_configure(ctx: _Context, crm: str, account_id: str, **stated: Any) -> None:
+    """State what the account's business is, so similar-client learning can start."""
+    changes = {key: value for key, value in stated.items() if value not in (None, ())}
+    if "icp_industries" in changes:
+        changes["icp_industries"] = list(changes["icp_industries"])
+    config = ctx.services.accounts
+    if config is None:
+        _fail("profiles live in the Config API at CONFIG_API_URL")
+    try:
+        client_id = str(_hubspot(ctx).describe(account_id)["client_id"])
+        view = config.update_profile(client_id, changes)  # type: ignore[union-attr]
+    except DomainError as error:
+        _fail(error.message)
+    click.echo(json.dumps({**view.body, "refit_pending": view.refit_pending}))
+
+
+@accounts.command("check-uninstalls")
+@click.option("--crm", type=CRMS, default="hubspot", show_default=True)
+@pass_context
+def accounts_check_uninstalls(ctx: _Context, crm: str) -> None:
+    """Ask the CRM which installs are gone (also run periodically by the worker)."""
+    gone = _hubspot(ctx).check_uninstalls()
+    click.echo(json.dumps({"uninstalled": gone}))
+
+
+@accounts.command("disconnect")
+@click.option("--crm", type=CRMS, required=True)
+@click.option("--account", "account_id", required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_context
+def accounts_disconnect(ctx: _Context, crm: str, account_id: str, yes: bool) -> None:
+    """Uninstall the app from the portal and delete all of its data now."""
+    if not yes:
+        click.confirm(
+            f"Uninstall from {crm} account {account_id} and delete its data?",
+            abort=True,
+        )
+    try:
+        _hubspot(ctx).disconnect(account_id)
+    except DomainError as error:
+        _fail(error.message)
+    click.echo(json.dumps({"disconnected": account_id}))
+
+
+@accounts.command("purge")
+@click.option("--crm", type=CRMS, default="hubspot", show_default=True)
+@pass_context
+def accounts_purge(ctx: _Context, crm: str) -> None:
+    """Purge accounts uninstalled longer than UNINSTALL_PURGE_DAYS (also daily)."""
+    purged = _hubspot(ctx).purge_uninstalled(ctx.services.uninstall_purge_days)
+    click.echo(json.dumps({"purged": purged}))
+
+
+@click.group()
+def manifest() -> None:
+    """CRM app manifests rendered for this deployment."""
+
+
+@manifest.command("hubspot")
+@click.option("--base-url", required=True, help="e.g. https://conturs.example.com")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Default: manifest/hubspot/ in the working directory.",
+)
+def manifest_hubspot(base_url: str, out: Path | None) -> None:
+    """Render the HubSpot developer project (platform 2026.03)."""
+    from app.crm.hubspot.manifest import DEFAULT_OUT_DIR, ManifestError, main_manifest
+
+    try:
+        written = main_manifest(base_url, out or DEFAULT_OUT_DIR)
+    except ManifestError as error:
+        _fail(str(error))
+    click.echo(json.dumps({"written": [str(path) for path in written]}))

@@ -1,0 +1,70 @@
+"""Installed CRM accounts (a HubSpot portal, a Uspacy portal) and the install
+states already used.
+
+Each account is one client of the Config API, so its outcomes teach its own
+weights and its similar clients'. Tokens are stored sealed (app/crypto.py): a
+copy of the database without TOKEN_ENCRYPTION_KEYS holds no usable token.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, UtcDateTime, utcnow
+
+INSTALLED = "installed"
+UNINSTALLED = "uninstalled"
+
+
+class CrmAccount(Base):
+    """One installed CRM account: its status, tokens, scopes and client."""
+
+    __tablename__ = "crm_accounts"
+    __table_args__ = (UniqueConstraint("crm", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    crm: Mapped[str] = mapped_column(String(16))
+    # HubSpot: the hub id; Uspacy: the portal domain.
+    account_id: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default=INSTALLED)
+    # Granted scopes, space-separated and sorted.
+    scopes: Mapped[str] = mapped_column(Text, default="")
+    access_token: Mapped[str | None] = mapped_column(Text, default=None)  # sealed
+    refresh_token: Mapped[str | None] = mapped_column(Text, default=None)  # sealed
+    token_expires_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime(), default=None
+    )
+    # Bumped on every token change, so waiters can tell a refresh happened.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    # A process refreshing the tokens holds this lease; others wait for it.
+    refresh_lease: Mapped[str | None] = mapped_column(String(32), default=None)
+    refresh_lease_until: Mapped[datetime | None] = mapped_column(
+        UtcDateTime(), default=None
+    )
+    installed_by: Mapped[str | None] = mapped_column(String(320), default=None)
+    installed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    uninstalled_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime(), default=None, index=True
+    )
+    last_checked_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime(), default=None
+    )
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        """The granted scopes as a set."""
+        return frozenset(self.scopes.split())
+
+
+class UsedInstallState(Base):
+    """The nonce of an install `state` that came back once: it never works again."""
+
+    __tablename__ = "used_install_states"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)

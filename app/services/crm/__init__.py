@@ -1,0 +1,1 @@
+"""CRM use cases: installs, tokens, the lifecycle of installed accounts."""

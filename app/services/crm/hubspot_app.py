@@ -1,0 +1,291 @@
+"""The HubSpot app's account lifecycle: install (consent → tokens → properties),
+the periodic uninstall check, disconnect, and the purge of uninstalled portals.
+
+HubSpot sends no event when a portal uninstalls the app; a refresh token that
+introspects as inactive (or a refresh refused with BAD_REFRESH_TOKEN) is how an
+uninstall shows, so `check_uninstalls` asks for every installed portal, traffic
+or not.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.crm.base import AccessRevoked, CrmError, FieldSetup, Tokens
+from app.crm.hubspot import oauth
+from app.crm.hubspot.client import HubSpotAccount
+from app.crm.hubspot.config import HubSpotConfig
+from app.crypto import SecretBox
+from app.models.base import utcnow
+from app.models.crm import INSTALLED, UNINSTALLED, CrmAccount
+from app.services.crm.accounts import (
+    find_account,
+    mark_uninstalled,
+    purge_account,
+    record_install,
+)
+from app.services.crm.install_states import InstallStates
+from app.services.crm.tokens import AccountTokens, TokenRegistry
+from app.services.errors import InvalidInput, NotFound, Unavailable
+
+CRM = "hubspot"
+log = logging.getLogger(__name__)
+
+# What a missing optional scope switches off, in the words of the status page.
+OPTIONAL_FEATURES = {
+    "crm.objects.companies.read": (
+        "Industry and company size from the contact's company (the portal did not "
+        "grant access to companies; contacts' own industry and size are used)"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class InstallOutcome:
+    """What an install did, for the page the installer lands on."""
+
+    account_id: str
+    client_id: str
+    resumed: bool
+    fields: FieldSetup | None
+    features_off: list[str] = field(default_factory=list)
+    problem: str | None = None
+
+
+class HubSpotApp:
+    """Use cases of the HubSpot app, for web routes, jobs and the CLI."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        box: SecretBox,
+        config: HubSpotConfig,
+        states: InstallStates,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._box = box
+        self.config = config
+        self._states = states
+        self._clock = clock
+        self.tokens = TokenRegistry(self._account_tokens)
+
+    # -- install --------------------------------------------------------------
+
+    def install_url(self) -> str:
+        """Where to send a user who wants to install the app."""
+        return oauth.authorize_url(self.config, self._states.issue(CRM))
+
+    def complete_install(
+        self, *, code: str | None, state: str | None, error: str | None = None
+    ) -> InstallOutcome:
+        """The OAuth callback: check the state (once), exchange the code, record
+        the portal and create its properties. Refusals store nothing."""
+        self._states.consume(state or "", CRM)
+        if error:
+            raise InvalidInput(
+                "The install was cancelled in HubSpot: nothing was connected"
+                if error == "access_denied"
+                else "HubSpot refused the install: nothing was connected"
+            )
+        if not code or len(code) > 512:
+            raise InvalidInput("The install callback has no valid code")
+        try:
+            installation = oauth.exchange_code(self.config, code)
+        except CrmError as failure:
+            if failure.retryable:
+                raise Unavailable(
+                    "HubSpot did not answer: try the install again"
+                ) from None
+            raise InvalidInput("HubSpot refused the install code: try again") from None
+        missing = set(self.config.required_scopes) - installation.tokens.scopes
+        if missing:
+            raise InvalidInput(
+                "HubSpot did not grant " + ", ".join(sorted(missing)) + ": nothing "
+                "was connected"
+            )
+        with self._sessions.begin() as session:
+            account, resumed = record_install(
+                session, CRM, installation, self._box, self._clock()
+            )
+            pk, client_id = account.id, account.client_id
+        self.tokens.forget(pk)
+        fields, problem = None, None
+        try:
+            fields = self.client(pk).ensure_fields()
+        except CrmError as failure:
+            problem = f"Creating the Conturs properties failed: {failure}"
+            self._note_error(pk, problem)
+        return InstallOutcome(
+            account_id=installation.account_id,
+            client_id=client_id,
+            resumed=resumed,
+            fields=fields,
+            features_off=self.features_off(installation.tokens.scopes),
+            problem=problem,
+        )
+
+    def features_off(self, scopes: frozenset[str]) -> list[str]:
+        """What the portal's missing optional scopes switch off."""
+        return [
+            OPTIONAL_FEATURES[scope]
+            for scope in self.config.optional_scopes
+            if scope not in scopes and scope in OPTIONAL_FEATURES
+        ]
+
+    # -- calls to a portal ----------------------------------------------------
+
+    def client(self, account_pk: int) -> HubSpotAccount:
+        """The adapter for one installed portal, with its shared tokens."""
+        return HubSpotAccount(self.config, self.tokens.of(account_pk))
+
+    def account_pk(self, account_id: str) -> int:
+        """The row id of an installed portal; NotFound otherwise."""
+        with self._sessions() as session:
+            account = find_account(session, CRM, account_id)
+            if account is None or account.status != INSTALLED:
+                raise NotFound(f"HubSpot portal {account_id} is not installed")
+            return account.id
+
+    def account_ids(self) -> list[str]:
+        """Every known portal, installed or not, by hub id."""
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(CrmAccount.account_id)
+                    .where(CrmAccount.crm == CRM)
+                    .order_by(CrmAccount.id)
+                )
+            )
+
+    def describe(self, account_id: str) -> dict[str, object]:
+        """What the portal's status page and `conturs accounts show` print."""
+        with self._sessions() as session:
+            account = find_account(session, CRM, account_id)
+            if account is None:
+                raise NotFound(f"HubSpot portal {account_id} is not known")
+            return {
+                "crm": CRM,
+                "account": account.account_id,
+                "status": account.status,
+                "client_id": account.client_id,
+                "scopes": sorted(account.scope_set),
+                "features_off": self.features_off(account.scope_set)
+                if account.status == INSTALLED
+                else [],
+                "installed_by": account.installed_by,
+                "installed_at": _iso(account.installed_at),
+                "uninstalled_at": _iso(account.uninstalled_at),
+                "last_checked_at": _iso(account.last_checked_at),
+                "last_error": account.last_error,
+            }
+
+    # -- uninstalls -----------------------------------------------------------
+
+    def check_uninstalls(self) -> list[str]:
+        """Ask HubSpot about every installed portal's refresh token; mark those
+        whose install is gone. Returns their hub ids."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(
+                    CrmAccount.id, CrmAccount.account_id, CrmAccount.refresh_token
+                ).where(CrmAccount.crm == CRM, CrmAccount.status == INSTALLED)
+            ).all()
+        gone = []
+        for pk, account_id, sealed in rows:
+            if sealed is None:
+                continue
+            try:
+                active = oauth.refresh_token_active(
+                    self.config, self._box.decrypt(sealed)
+                )
+            except CrmError as failure:
+                log.warning(
+                    "uninstall check of portal %s failed: %s", account_id, failure
+                )
+                continue
+            with self._sessions.begin() as session:
+                account = session.get(CrmAccount, pk)
+                if account is None:
+                    continue
+                account.last_checked_at = self._clock()
+                if not active:
+                    mark_uninstalled(session, account, self._clock())
+                    gone.append(account_id)
+            if not active:
+                self.tokens.forget(pk)
+        return gone
+
+    def disconnect(self, account_id: str) -> None:
+        """Uninstall the app from the portal and delete everything about it."""
+        with self._sessions() as session:
+            account = find_account(session, CRM, account_id)
+            if account is None:
+                raise NotFound(f"HubSpot portal {account_id} is not known")
+            pk, installed = account.id, account.status == INSTALLED
+        if installed:
+            try:
+                self.client(pk).uninstall()
+            except AccessRevoked:
+                pass  # already uninstalled in HubSpot
+        with self._sessions.begin() as session:
+            account = session.get(CrmAccount, pk)
+            if account is not None:
+                purge_account(session, account)
+        self.tokens.forget(pk)
+
+    def purge_uninstalled(self, purge_days: int) -> list[str]:
+        """Purge portals uninstalled more than `purge_days` ago."""
+        cutoff = self._clock() - timedelta(days=purge_days)
+        purged = []
+        with self._sessions.begin() as session:
+            for account in session.scalars(
+                select(CrmAccount).where(
+                    CrmAccount.crm == CRM,
+                    CrmAccount.status == UNINSTALLED,
+                    CrmAccount.uninstalled_at < cutoff,
+                )
+            ):
+                purged.append(account.account_id)
+                purge_account(session, account)
+        return purged
+
+    def forget_used_states(self) -> int:
+        """Delete install nonces old enough that their states expired."""
+        return self._states.forget_used(self._clock())
+
+    # -- internals ------------------------------------------------------------
+
+    def _account_tokens(self, account_pk: int) -> AccountTokens:
+        return AccountTokens(
+            self._sessions,
+            self._box,
+            account_pk,
+            self._refresh,
+            self._revoked,
+            clock=self._clock,
+        )
+
+    def _refresh(self, refresh_token: str) -> Tokens:
+        return oauth.refresh(self.config, refresh_token)
+
+    def _revoked(self, account_pk: int) -> None:
+        with self._sessions.begin() as session:
+            account = session.get(CrmAccount, account_pk)
+            if account is not None:
+                mark_uninstalled(session, account, self._clock())
+
+    def _note_error(self, account_pk: int, problem: str) -> None:
+        with self._sessions.begin() as session:
+            account = session.get(CrmAccount, account_pk)
+            if account is not None:
+                account.last_error = problem[:2000]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
