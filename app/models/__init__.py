@@ -5,6 +5,7 @@ from app.models.client import ApiKey, Client
 from app.models.crm import CrmAccount, UsedInstallState
 from app.models.learning import Feedback, LeadSnapshot, ScoreHistory, WeightVersion
 from app.models.remote import CachedConfig, OutboxMessage
+from app.models.sync import CrmEvent, CrmRecord, CrmSync
 
 __all__ = [
     "ApiKey",
@@ -12,6 +13,9 @@ __all__ = [
     "CachedConfig",
     "Client",
     "CrmAccount",
+    "CrmEvent",
+    "CrmRecord",
+    "CrmSync",
     "Feedback",
     "LeadSnapshot",
     "OutboxMessage",
