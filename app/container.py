@@ -22,6 +22,7 @@ from app.mail import mailer_from_settings
 from app.queue import JobQueue, make_huey
 from app.services.crm.hubspot_app import HubSpotApp
 from app.services.crm.install_states import InstallStates
+from app.services.crm.sync import RecordSync
 from app.services.keys import LeadKeys
 from app.services.learning.config import ConfigService
 from app.services.learning.feedback import FeedbackRecorder, LocalFeedback
@@ -102,7 +103,14 @@ def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
     hubspot = None
     if accounts is not None and settings["HUBSPOT_CLIENT_ID"]:
         states = InstallStates(sessions, settings["SECRET_KEY"])
-        hubspot = HubSpotApp(sessions, secrets, _hubspot_config(settings), states)
+        hubspot = HubSpotApp(
+            sessions,
+            secrets,
+            _hubspot_config(settings),
+            states,
+            RecordSync(sessions, lead_keys),
+            tasks,
+        )
     return Services(
         engine=engine,
         sessions=sessions,

@@ -47,6 +47,30 @@ def register_tasks(services: Services) -> None:
             # HubSpot sends no event when a portal uninstalls the app.
             hubspot.check_uninstalls()
 
+        @huey.task(retries=2, retry_delay=10, name="sync_account")
+        def sync_account(account_pk: int) -> None:
+            # A wake-up call: the inbox says what to do; more waiting → go again.
+            result = hubspot.sync(account_pk)
+            if result.events and not result.retry_later:
+                queue.enqueue("sync_account", account_pk=account_pk)
+
+        @huey.task(retries=2, retry_delay=30, name="backfill_account")
+        def backfill_account(account_pk: int) -> None:
+            # A few pages per run, so other portals' work interleaves.
+            if not hubspot.backfill(account_pk, pages=10):
+                queue.enqueue("backfill_account", account_pk=account_pk)
+
+        @huey.periodic_task(crontab(minute="*"), name="sweep_inboxes")
+        def sweep_inboxes() -> None:
+            # Re-queues whatever is pending, whatever happened to earlier wake-ups.
+            for account_pk in hubspot.installed_pks():
+                queue.enqueue("sync_account", account_pk=account_pk)
+            for account_pk in hubspot.unfinished_backfills():
+                queue.enqueue("backfill_account", account_pk=account_pk)
+
+        queue.register("sync_account", sync_account)
+        queue.register("backfill_account", backfill_account)
+
         @huey.periodic_task(crontab(minute="53", hour="4"), name="purge_uninstalled")
         def purge_uninstalled() -> None:
             hubspot.purge_uninstalled(services.uninstall_purge_days)

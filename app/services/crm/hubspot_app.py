@@ -29,8 +29,10 @@ from app.services.crm.accounts import (
     record_install,
 )
 from app.services.crm.install_states import InstallStates
+from app.services.crm.sync import DrainResult, RecordSync
 from app.services.crm.tokens import AccountTokens, TokenRegistry
 from app.services.errors import InvalidInput, NotFound, Unavailable
+from app.services.tasks import TaskQueue
 
 CRM = "hubspot"
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ class InstallOutcome:
     fields: FieldSetup | None
     features_off: list[str] = field(default_factory=list)
     problem: str | None = None
+    account_pk: int = 0
 
 
 class HubSpotApp:
@@ -65,6 +68,8 @@ class HubSpotApp:
         box: SecretBox,
         config: HubSpotConfig,
         states: InstallStates,
+        sync: RecordSync,
+        tasks: TaskQueue,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -72,6 +77,8 @@ class HubSpotApp:
         self._box = box
         self.config = config
         self._states = states
+        self._sync = sync
+        self._tasks = tasks
         self._clock = clock
         self.tokens = TokenRegistry(self._account_tokens)
 
@@ -115,12 +122,15 @@ class HubSpotApp:
             )
             pk, client_id = account.id, account.client_id
         self.tokens.forget(pk)
+        self._sync.restart_backfill(pk)
         fields, problem = None, None
         try:
             fields = self.client(pk).ensure_fields()
         except CrmError as failure:
             problem = f"Creating the Conturs properties failed: {failure}"
             self._note_error(pk, problem)
+        else:
+            self._tasks.enqueue("backfill_account", account_pk=pk)
         return InstallOutcome(
             account_id=installation.account_id,
             client_id=client_id,
@@ -128,6 +138,7 @@ class HubSpotApp:
             fields=fields,
             features_off=self.features_off(installation.tokens.scopes),
             problem=problem,
+            account_pk=pk,
         )
 
     def features_off(self, scopes: frozenset[str]) -> list[str]:
@@ -184,6 +195,32 @@ class HubSpotApp:
                 "last_checked_at": _iso(account.last_checked_at),
                 "last_error": account.last_error,
             }
+
+    # -- keeping scores in sync -------------------------------------------------
+
+    def sync(self, account_pk: int) -> DrainResult:
+        """Apply the portal's due inbox events (a worker task)."""
+        return self._sync.drain(account_pk, self.client(account_pk))
+
+    def backfill(self, account_pk: int, pages: int = 10) -> bool:
+        """Score more of the portal's existing contacts; True once all are done."""
+        return self._sync.backfill(account_pk, self.client(account_pk), pages)
+
+    def unfinished_backfills(self) -> list[int]:
+        """Installed portals whose backfill has not reached the end."""
+        finished = set(self._sync.finished_backfills())
+        return [pk for pk in self.installed_pks() if pk not in finished]
+
+    def installed_pks(self) -> list[int]:
+        """Row ids of every installed portal."""
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(CrmAccount.id).where(
+                        CrmAccount.crm == CRM, CrmAccount.status == INSTALLED
+                    )
+                )
+            )
 
     # -- uninstalls -----------------------------------------------------------
 

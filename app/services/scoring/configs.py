@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.models import Client
 from app.scoring import (
     DEFAULT_BANDS,
     IdealCustomerProfile,
@@ -84,6 +85,19 @@ def build_config(
     )
 
 
+def config_of(session: Session, client: Client) -> ClientConfig:
+    """The configuration a client scores with now (its published weights)."""
+    published = current_weights(session, client)
+    return build_config(
+        client.id,
+        client.email,
+        validate_weights(published.weights),
+        published.method,
+        published.version,
+        profile_of(client).to_icp(),
+    )
+
+
 class ConfigSource(Protocol):
     """Where client configurations come from."""
 
@@ -108,20 +122,9 @@ class LocalConfigSource:
         try:
             with self._sessions() as session:
                 client = find_client_by_key(session, api_key)
-                if client is None:
-                    return None
-                published = current_weights(session, client)
-                icp = profile_of(client).to_icp()
+                return None if client is None else config_of(session, client)
         except SQLAlchemyError as error:
             raise ConfigUnavailableError(str(error)) from error
-        return build_config(
-            client.id,
-            client.email,
-            validate_weights(published.weights),
-            published.method,
-            published.version,
-            icp,
-        )
 
     def stored(self, api_key: str, identity: str) -> ClientConfig | None:
         return None  # the database is the source itself

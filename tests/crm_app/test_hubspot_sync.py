@@ -1,0 +1,175 @@
+"""Scores kept in HubSpot: the install's backfill scores every existing contact,
+an inbox event for a changed contact rewrites its score, and nothing is written
+when the score did not change — not even when the same event runs twice."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import select
+
+from app import create_app
+from app.container import services_of
+from app.migrations import upgrade
+from app.models import CrmAccount, CrmEvent, CrmRecord
+from app.sandbox import HubSpotSandbox
+from app.sandbox.hubspot.appconfig import AppConfig
+from tests.conftest import app_settings, close_app
+
+HUB = 48213378
+CLIENT_ID, CLIENT_SECRET = "conturs-sync-client", "conturs-sync-secret"
+BASE = "http://localhost:8082"
+SCORE_PROPERTIES = [
+    "conturs_score",
+    "conturs_label",
+    "conturs_top_factors",
+    "conturs_explanation",
+    "conturs_method",
+    "conturs_scored_at",
+]
+
+
+@pytest.fixture
+def hubspot() -> Iterator[HubSpotSandbox]:
+    sandbox = HubSpotSandbox(
+        app_config=AppConfig(
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            redirect_urls=[f"{BASE}/hubspot/oauth/callback"],
+        )
+    )
+    sandbox.start()
+    sandbox.create_account(HUB)
+    sandbox.seed(HUB, contacts=230, deals=10)
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, hubspot: HubSpotSandbox) -> Iterator[Flask]:
+    application = create_app(
+        app_settings(
+            tmp_path / "instance",
+            DATABASE_URL=database_url,
+            PUBLIC_BASE_URL=BASE,
+            HUBSPOT_CLIENT_ID=CLIENT_ID,
+            HUBSPOT_CLIENT_SECRET=CLIENT_SECRET,
+            HUBSPOT_API_BASE_URL=hubspot.base_url,
+            HUBSPOT_AUTHORIZE_URL=f"{hubspot.base_url}/oauth/authorize",
+        )
+    )
+    upgrade(services_of(application).engine)
+    yield application
+    close_app(application)
+
+
+def _install(app: Flask, hubspot: HubSpotSandbox) -> int:
+    web = app.test_client()
+    authorize = web.get("/hubspot/install").headers["Location"]
+    params = {k: v[0] for k, v in parse_qs(urlparse(authorize).query).items()}
+    answer = requests.post(
+        f"{hubspot.base_url}/oauth/authorize",
+        data={
+            **params,
+            "hub_id": str(HUB),
+            "user": "ops@northwind-logistics.com",
+            "decision": "allow",
+        },
+        allow_redirects=False,
+        timeout=5,
+    )
+    back = urlparse(answer.headers["Location"])
+    assert web.get(f"{back.path}?{back.query}").status_code == 302
+    with services_of(app).sessions() as session:
+        return session.scalars(select(CrmAccount.id)).one()
+
+
+def _contacts(hubspot: HubSpotSandbox) -> dict[str, dict]:
+    token = hubspot.mint_tokens(HUB)["access_token"]
+    found, after = {}, None
+    while True:
+        page = requests.get(
+            f"{hubspot.base_url}/crm/v3/objects/contacts",
+            params={
+                "limit": 100,
+                "properties": ",".join(SCORE_PROPERTIES),
+                **({"after": after} if after else {}),
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        ).json()
+        found.update({c["id"]: c["properties"] for c in page["results"]})
+        after = page.get("paging", {}).get("next", {}).get("after")
+        if not after:
+            return found
+
+
+def _event(app: Flask, account_pk: int, contact_id: str, key: str) -> None:
+    with services_of(app).sessions.begin() as session:
+        session.add(
+            CrmEvent(
+                account_pk=account_pk,
+                dedupe_key=key,
+                kind="contact.propertyChange",
+                object_type="contacts",
+                object_id=contact_id,
+                payload={"propertyName": "hs_lead_status"},
+                occurred_at=datetime.now(UTC),
+            )
+        )
+
+
+def test_the_install_backfill_scores_every_existing_contact(app, hubspot):
+    account_pk = _install(app, hubspot)
+    contacts = _contacts(hubspot)
+    assert len(contacts) == 230
+    for properties in contacts.values():
+        assert properties["conturs_score"] not in (None, "")
+        assert properties["conturs_label"] in {"Hot", "Warm", "Cool", "Cold"}
+        assert properties["conturs_top_factors"] and properties["conturs_explanation"]
+    hubspot_app = services_of(app).hubspot
+    assert hubspot_app.unfinished_backfills() == []
+    with services_of(app).sessions() as session:
+        records = session.scalars(select(CrmRecord)).all()
+        assert {r.record_id for r in records} == set(contacts)
+        assert all(r.account_pk == account_pk for r in records)
+    # Ids of 11-12 digits, kept exact.
+    assert all(len(record_id) >= 11 for record_id in contacts)
+
+
+def test_a_changed_contact_is_rewritten_once(app, hubspot):
+    account_pk = _install(app, hubspot)
+    contact_id = next(iter(_contacts(hubspot)))
+    hubspot.act.update_contact(
+        HUB, contact_id, hs_lead_status="OPEN_DEAL", jobtitle="Chief Executive Officer"
+    )
+    before = len(hubspot.writes(HUB))
+    _event(app, account_pk, contact_id, "a" * 64)
+    result = services_of(app).hubspot.sync(account_pk)
+    assert (result.events, result.written) == (1, 1)
+    assert len(hubspot.writes(HUB)) == before + 1
+    rescored = _contacts(hubspot)[contact_id]
+    assert (
+        "CEO title" in rescored["conturs_explanation"]
+        or "Chief" in (rescored["conturs_explanation"])
+    )
+
+    # The same change delivered again, and an event for an unchanged contact.
+    _event(app, account_pk, contact_id, "b" * 64)
+    again = services_of(app).hubspot.sync(account_pk)
+    assert (again.events, again.written) == (1, 0)
+    assert len(hubspot.writes(HUB)) == before + 1
+    with services_of(app).sessions() as session:
+        statuses = session.scalars(select(CrmEvent.status)).all()
+    assert statuses == ["done", "done"]
+
+
+def test_an_event_for_a_deleted_contact_is_settled(app, hubspot):
+    account_pk = _install(app, hubspot)
+    _event(app, account_pk, "99999999999", "c" * 64)
+    result = services_of(app).hubspot.sync(account_pk)
+    assert (result.events, result.contacts_read, result.written) == (1, 0, 0)
