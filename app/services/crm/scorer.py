@@ -1,0 +1,175 @@
+"""Scoring CRM contacts and writing back only what changed, for the inbox drain
+and the backfill (app/services/crm/sync.py).
+
+Each contact is scored with the account's published weights; a write goes out
+only when the score, label, top factors or explanation differ from what the CRM
+holds. The records that need no write or were written are remembered (their
+inputs, for rescoring without reading the CRM, and their score history) in the
+same transaction that settles the events they came from.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.crm.base import CrmAccount, CrmContact, RecordRef, ScoreWrite
+from app.models import Client
+from app.models.base import utcnow
+from app.models.crm import CrmAccount as AccountRow
+from app.models.sync import DONE, FAILED, CrmEvent, CrmRecord
+from app.scoring import compute_score
+from app.scoring.engine import read_lead
+from app.services.crm.explain import explanation, top_factors
+from app.services.keys import LeadKeys
+from app.services.scoring.configs import ClientConfig, config_of
+from app.services.scoring.history import ScoredLead, record_scores
+
+
+class ContactScoring:
+    """Scores contacts and writes the changes (base of RecordSync)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        lead_keys: LeadKeys,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._keys = lead_keys
+        self._clock = clock
+
+    # -- scoring and writing -------------------------------------------------------
+
+    def _score_and_write(
+        self,
+        account_pk: int,
+        crm: CrmAccount,
+        contacts: Sequence[CrmContact],
+        event_ids: Sequence[int],
+    ) -> tuple[int, list[RecordRef]]:
+        now = self._clock()
+        account, config = self._account_config(account_pk)
+        scored = [self._score(config, contact, now) for contact in contacts]
+        writes = [s.write for s in scored if s.changed]
+        failures = crm.write_scores(writes) if writes else []
+        failed = {f.ref for f in failures}
+        retry = [f.ref for f in failures if f.retryable]
+        with self._sessions.begin() as session:
+            for item in scored:
+                if item.write.ref not in failed:
+                    _remember(session, account_pk, item, config.version)
+            record_scores(
+                session,
+                [
+                    ScoredLead(
+                        config.client_id,
+                        self._keys.for_crm_record(
+                            account.crm,
+                            account.account_id,
+                            "contacts",
+                            s.write.ref.record_id,
+                        ),
+                        s.values,
+                        s.write.score,
+                        s.label,
+                        config.version,
+                        now,
+                    )
+                    for s in scored
+                    if s.write.ref not in failed
+                ],
+            )
+            if event_ids:
+                self._settle(session, event_ids, retry, failures, now)
+        return len(writes) - len(failures), retry
+
+    def _settle(self, session, event_ids, retry, failures, now) -> None:  # type: ignore[no-untyped-def]
+        retry_ids = {ref.record_id for ref in retry}
+        reasons = {f.ref.record_id: f.reason for f in failures}
+        for event in session.scalars(
+            select(CrmEvent).where(CrmEvent.id.in_(event_ids))
+        ):
+            if event.object_id in retry_ids:
+                event.next_attempt_at = now + timedelta(seconds=30)
+                event.last_error = reasons.get(event.object_id)
+            elif event.object_id in reasons:
+                event.status = FAILED
+                event.last_error = reasons[event.object_id]
+            else:
+                event.status = DONE
+
+    def _score(
+        self, config: ClientConfig, contact: CrmContact, now: datetime
+    ) -> "_Scored":
+        _email, values = read_lead(contact.lead, now.timestamp(), config.icp)
+        score = compute_score(values, config.weights)
+        label = config.bands.label_for(score)
+        factors = top_factors(config.weights, values)
+        why = explanation(label, contact.lead)
+        stored = contact.stored
+        changed = (
+            stored.score != score
+            or (stored.label or "") != label.removesuffix(" Lead")
+            or (stored.top_factors or "") != factors
+            or (stored.explanation or "") != why
+        )
+        write = ScoreWrite(
+            ref=contact.ref,
+            score=score,
+            label=label,
+            top_factors=factors,
+            explanation=why,
+            method=config.method,
+            scored_at=now,
+        )
+        return _Scored(write, label, values, changed, contact)
+
+    def _account_config(self, account_pk: int) -> tuple[AccountRow, ClientConfig]:
+        with self._sessions() as session:
+            account = session.get(AccountRow, account_pk)
+            if account is None:
+                raise LookupError(f"no CRM account {account_pk}")
+            client = session.get(Client, account.client_id)
+            config = config_of(session, client)
+            session.expunge(account)
+        return account, config
+
+
+@dataclass(frozen=True)
+class _Scored:
+    write: ScoreWrite
+    label: str
+    values: tuple[float, ...]
+    changed: bool
+    contact: CrmContact
+
+
+def _remember(
+    session: Session, account_pk: int, item: _Scored, version: int | None
+) -> None:
+    ref = item.write.ref
+    record = session.get(CrmRecord, (account_pk, ref.object_type, ref.record_id))
+    if record is None:
+        record = CrmRecord(
+            account_pk=account_pk, object_type=ref.object_type, record_id=ref.record_id
+        )
+        session.add(record)
+    record.lead = _storable(item.contact.lead)
+    record.company_id = item.contact.company_id
+    record.read_at = item.write.scored_at
+    if item.changed or record.score is None:
+        record.scored_at = item.write.scored_at
+    record.score = item.write.score
+    record.label = item.label
+    record.top_factors = item.write.top_factors
+    record.explanation = item.write.explanation
+    record.weights_version = version
+
+
+def _storable(lead: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in lead.items() if v is not None and v != ""}
