@@ -1,6 +1,8 @@
-"""Deterministic, realistic demo data for both emulations: contacts with lead
-statuses, lifecycle stages, email engagement and activity dates, and deals spread
-over two pipelines, some won, some lost, associated with their contacts."""
+"""Deterministic, realistic demo data for both emulations: companies (some
+without an industry or size), contacts with lead statuses, lifecycle stages,
+email engagement and activity dates, most of them working for one of the
+companies, and deals spread over two pipelines, some won, some lost, associated
+with their contacts."""
 
 import random
 from typing import TYPE_CHECKING, Any
@@ -67,6 +69,9 @@ TITLES = [
     "Operations Manager",
     "Student",
 ]
+COMPANY_KINDS = ["Labs", "Group", "Systems", "Logistics", "Health", "Retail", "Bank"]
+CITIES = ["Kyiv", "Lviv", "Berlin", "Warsaw", "Austin", "Lisbon", "Toronto", "Leeds"]
+HEADCOUNTS = [3, 12, 40, 85, 250, 700, 1800, 12000]
 MAX_SEEDED = 50_000
 DOMAINS = ["gmail.com", "outlook.com", "acme.io", "globex.com", "initech.dev"]
 PARTNER_STAGES = [
@@ -92,66 +97,151 @@ def _person(rng: random.Random, index: int) -> dict[str, str]:
 
 
 def seed_hubspot(
-    sb: "HubSpotSandbox", hub_id: int, contacts: int, deals: int, seed: int
+    sb: "HubSpotSandbox",
+    hub_id: int,
+    contacts: int,
+    deals: int,
+    seed: int,
+    companies: int | None = None,
 ) -> dict[str, int]:
-    """Create contacts and deals in `hub_id` through the store (as imports); they
-    are old data, so search finds them at once."""
-    from app.sandbox.hubspot import defaults
-    from app.sandbox.hubspot.values import iso
+    """Create companies, contacts and deals in `hub_id` through the store (as an
+    import); they are old data, so search finds them at once. Most contacts get
+    a primary company; some have none, and some companies lack an industry."""
+    from app.sandbox.hubspot.model import IMPORT
 
-    if not (0 <= contacts <= MAX_SEEDED and 0 <= deals <= MAX_SEEDED):
-        raise ValueError(f"seed at most {MAX_SEEDED} contacts and deals")
+    if companies is None:
+        companies = contacts // 8
+    if not all(0 <= n <= MAX_SEEDED for n in (contacts, deals, companies)):
+        raise ValueError(f"seed at most {MAX_SEEDED} records of each type")
     rng = random.Random(seed)
     account = sb.create_account(hub_id)
     if not any(p["id"] == "partners" for p in account.pipelines["deals"]):
         sb.add_pipeline(hub_id, "partners", "Partner Pipeline", PARTNER_STAGES)
     now = sb.clock.now()
-    contact_ids = []
-    for index in range(contacts):
-        created = now - rng.uniform(1, 365) * 86400
-        opens = rng.choice([0, 0, 1, 2, 3, 5, 8, 13])
-        values: dict[str, Any] = {
-            **_person(rng, index),
-            "createdate": iso(created),
-            "lifecyclestage": rng.choice(defaults.LIFECYCLE_STAGES[:6]),
-            "hs_lead_status": rng.choice(defaults.LEAD_STATUSES),
-            "hs_analytics_source": rng.choice(defaults.ANALYTICS_SOURCES),
-            "hs_analytics_num_page_views": str(rng.randint(0, 60)),
-            "hs_analytics_num_visits": str(rng.randint(0, 20)),
-            "hs_email_delivered": str(opens + rng.randint(0, 6)),
-            "hs_email_open": str(opens),
-            "hs_email_click": str(rng.randint(0, opens)),
-        }
-        if opens:
-            values["hs_email_last_open_date"] = iso(now - rng.uniform(0, 60) * 86400)
-        if rng.random() < 0.6:
-            values["notes_last_updated"] = iso(now - rng.uniform(0, 90) * 86400)
-        if rng.random() < 0.04:
-            values["hs_email_bounce"] = "1"
-            values["hs_email_hard_bounce_reason_enum"] = "UNKNOWN_USER"
-        contact_ids.append(
-            sb.store.create(account, "contacts", values, "IMPORT", trusted=True).id
+    store = sb.store
+    with store.lock:
+        firms = [(_company(rng, index, now), index) for index in range(companies)]
+        company_rows = [
+            (
+                store.create(account, "companies", values, IMPORT, trusted=True).id,
+                values,
+            )
+            for values, _ in firms
+        ]
+        contact_ids = []
+        for index in range(contacts):
+            employer = rng.choice(company_rows) if company_rows else None
+            if rng.random() < 0.2:
+                employer = None
+            values = _contact(rng, index, now, employer[1] if employer else None)
+            record = store.create(account, "contacts", values, IMPORT, trusted=True)
+            contact_ids.append(record.id)
+            if employer is not None:
+                store.link(
+                    account,
+                    "contacts",
+                    record.id,
+                    "companies",
+                    employer[0],
+                    IMPORT,
+                    primary=True,
+                )
+        _deals(sb, account, rng, now, deals, contact_ids)
+        store.flush_index(account)
+    return {"contacts": contacts, "deals": deals, "companies": companies}
+
+
+def _company(rng: random.Random, index: int, now: float) -> dict[str, str]:
+    from app.sandbox.hubspot.options import INDUSTRIES
+    from app.sandbox.hubspot.values import iso
+
+    name = f"{rng.choice(COMPANIES)} {rng.choice(COMPANY_KINDS)}"
+    domain = f"{name.lower().replace(' ', '-')}-{index}.example"
+    values = {
+        "name": name,
+        "domain": domain,
+        "website": f"https://www.{domain}",
+        "city": rng.choice(CITIES),
+        "createdate": iso(now - rng.uniform(30, 900) * 86400),
+    }
+    if rng.random() < 0.8:
+        values["industry"] = rng.choice(INDUSTRIES)[0]
+    if rng.random() < 0.75:
+        values["numberofemployees"] = str(rng.choice(HEADCOUNTS))
+    return values
+
+
+def _contact(
+    rng: random.Random, index: int, now: float, employer: dict[str, str] | None
+) -> dict[str, Any]:
+    from app.sandbox.hubspot import options
+    from app.sandbox.hubspot.values import iso
+
+    opens = rng.choice([0, 0, 1, 2, 3, 5, 8, 13])
+    person = _person(rng, index)
+    if employer is not None:
+        person["company"] = employer["name"]
+        if rng.random() < 0.7:
+            first, last = person["firstname"], person["lastname"]
+            person["email"] = f"{first}.{last}.{index}@{employer['domain']}".lower()
+    values: dict[str, Any] = {
+        **person,
+        "createdate": iso(now - rng.uniform(1, 365) * 86400),
+        "lifecyclestage": rng.choice(options.LIFECYCLE_STAGES[:6]),
+        "hs_lead_status": rng.choice(options.LEAD_STATUSES),
+        "hs_analytics_source": rng.choice(options.ANALYTICS_SOURCES),
+        "hs_analytics_num_page_views": str(rng.randint(0, 60)),
+        "hs_analytics_num_visits": str(rng.randint(0, 20)),
+        "hs_email_delivered": str(opens + rng.randint(0, 6)),
+        "hs_email_open": str(opens),
+        "hs_email_click": str(rng.randint(0, opens)),
+    }
+    if rng.random() < 0.3:
+        values["industry"] = rng.choice(options.INDUSTRIES)[1]
+    if rng.random() < 0.35:
+        values["numemployees"] = rng.choice(options.EMPLOYEE_RANGES)[0]
+    if opens:
+        values["hs_email_last_open_date"] = iso(now - rng.uniform(0, 60) * 86400)
+    if rng.random() < 0.6:
+        values["notes_last_updated"] = iso(now - rng.uniform(0, 90) * 86400)
+    if rng.random() < 0.1:
+        values["hs_sales_email_last_replied"] = iso(now - rng.uniform(0, 120) * 86400)
+    if rng.random() < 0.04:
+        values["hs_email_bounce"] = "1"
+        values["hs_email_hard_bounce_reason_enum"] = rng.choice(
+            ["UNKNOWN_USER", "UNKNOWN_USER", "MAILBOX_FULL", "DNS_FAILURE", "POLICY"]
         )
+    return values
+
+
+def _deals(
+    sb: "HubSpotSandbox",
+    account: Any,
+    rng: random.Random,
+    now: float,
+    deals: int,
+    contact_ids: list[str],
+) -> None:
+    from app.sandbox.hubspot.model import IMPORT
+    from app.sandbox.hubspot.values import iso
+
     stages = {p["id"]: p["stages"] for p in account.pipelines["deals"]}
     for index in range(deals):
         pipeline = "default" if rng.random() < 0.75 else "partners"
-        stage = rng.choice(stages[pipeline])["id"]
         values = {
             "dealname": f"{rng.choice(COMPANIES)} deal #{index + 1}",
             "amount": str(rng.choice([500, 1200, 5000, 9900, 25000, 60000])),
             "pipeline": pipeline,
-            "dealstage": stage,
+            "dealstage": rng.choice(stages[pipeline])["id"],
             "dealtype": rng.choice(["newbusiness", "existingbusiness"]),
             "closedate": iso(now + rng.uniform(-90, 90) * 86400),
             "createdate": iso(now - rng.uniform(1, 200) * 86400),
         }
-        deal = sb.store.create(account, "deals", values, "IMPORT", trusted=True)
+        deal = sb.store.create(account, "deals", values, IMPORT, trusted=True)
         for contact_id in rng.sample(
             contact_ids, k=min(len(contact_ids), rng.choice([1, 1, 2, 3]))
         ):
-            sb.store.associate(account, deal.id, contact_id, "IMPORT")
-    sb.store.flush_index(account)
-    return {"contacts": contacts, "deals": deals}
+            sb.store.associate(account, deal.id, contact_id, IMPORT)
 
 
 def seed_uspacy(

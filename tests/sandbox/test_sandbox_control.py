@@ -20,7 +20,7 @@ def test_hubspot_control_over_http(hubspot, receiver):
     seeded = requests.post(
         f"{base}/accounts/{HUB}/seed", timeout=5, json={"contacts": 10, "deals": 4}
     ).json()
-    assert seeded == {"contacts": 10, "deals": 4}
+    assert seeded == {"contacts": 10, "deals": 4, "companies": 1}
     hooks = requests.put(
         f"{base}/webhooks",
         timeout=5,

@@ -1,8 +1,11 @@
 """`HubSpotSandbox.act`: a person working in HubSpot's UI. Changes made here carry
-`changeSource: CRM_UI` and fire webhooks exactly like the app's own API writes."""
+`changeSource: CRM_UI` with the user as `sourceId` and fire webhooks exactly like
+the app's own API writes (which carry `INTEGRATION` and the app's id). Company
+actions: `company_actions.py`."""
 
 from typing import TYPE_CHECKING, Any
 
+from app.sandbox.hubspot.company_actions import CompanyActions
 from app.sandbox.hubspot.store import CRM_UI
 from app.sandbox.hubspot.values import iso
 
@@ -10,7 +13,7 @@ if TYPE_CHECKING:
     from app.sandbox.hubspot.sandbox import HubSpotSandbox
 
 
-class UserActions:
+class UserActions(CompanyActions):
     """Edits a HubSpot user makes by hand; each returns the record's id."""
 
     def __init__(self, owner: "HubSpotSandbox") -> None:
@@ -92,6 +95,14 @@ class UserActions:
                 account, "contacts", contact_id, values, CRM_UI, trusted=True
             ).id
 
+    def reply_to_sales_email(self, hub_id: int, contact_id: str) -> str:
+        """The contact replies to a salesperson's tracked email."""
+        store, account = self._sb.store, self._account(hub_id)
+        values = {"hs_sales_email_last_replied": iso(store.clock.now())}
+        return store.update(
+            account, "contacts", contact_id, values, CRM_UI, trusted=True
+        ).id
+
     def log_activity(self, hub_id: int, contact_id: str) -> str:
         """A salesperson logs a call or note (updates notes_* properties)."""
         store, account = self._sb.store, self._account(hub_id)
@@ -137,10 +148,24 @@ class UserActions:
                 and not account.properties["contacts"][k]["modificationMetadata"][
                     "readOnlyValue"
                 ]
-                and k != "email"
+                and k not in ("email", "associatedcompanyid")
             }
             for deal_id in store.associated(account, "contacts", merged.id):
                 store.associate(account, deal_id, primary.id, CRM_UI)
+            keeps_primary = primary.id not in account.primary_company
+            for company_id in store.associated(
+                account, "contacts", merged.id, "companies"
+            ):
+                store.link(
+                    account,
+                    "contacts",
+                    primary.id,
+                    "companies",
+                    company_id,
+                    CRM_UI,
+                    primary=keeps_primary
+                    and store.is_primary(account, merged.id, company_id),
+                )
             store.archive(account, "contacts", merged.id, CRM_UI, kind="merged")
             if moved:
                 store.update(account, "contacts", primary.id, moved, CRM_UI)

@@ -20,6 +20,7 @@ from app.sandbox.hubspot import (
     token_routes,
 )
 from app.sandbox.hubspot.context import sandbox
+from app.sandbox.hubspot.jsonio import FastJSON
 from app.sandbox.hubspot.ratelimit import TEN_SECONDLY_LIMIT, TEN_SECONDLY_WINDOW
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def create_app(owner: "HubSpotSandbox") -> Flask:
     """Build the emulation's WSGI app around a sandbox."""
     app = Flask("hubspot_sandbox")
     app.extensions["hubspot_sandbox"] = owner
-    app.json.sort_keys = False
+    app.json = FastJSON(app)
     for blueprint in (crm.bp, crm_batch.bp, schema.bp, associations.bp, guarded):
         app.register_blueprint(blueprint)
     for blueprint in (
@@ -67,21 +68,28 @@ def endpoint_key() -> str:
     return f"{request.method} {rule}"
 
 
-def required_scopes(path: str, method: str) -> list[str]:
-    """The scopes of which the token needs one, HubSpot style."""
+def required_scopes(path: str, method: str) -> list[list[str]]:
+    """The scopes a call needs, HubSpot style: of each inner list the token
+    needs one. Associations need read access to both object types [guess: the
+    spec lists the scopes of either side; the stricter reading is assumed]."""
     reading = method == "GET" or path.endswith(("/batch/read", "/search"))
     parts = path.strip("/").split("/")
     if parts[0] == "appinstalls":
-        return ["oauth"]
+        return [["oauth"]]
     if parts[1] == "v3" and parts[2] == "properties":
         otype = parts[3]
         if reading:
-            return [f"crm.objects.{otype}.read", f"crm.schemas.{otype}.read"]
-        return [f"crm.schemas.{otype}.write"]
+            return [[f"crm.objects.{otype}.read", f"crm.schemas.{otype}.read"]]
+        return [[f"crm.schemas.{otype}.write"]]
     if parts[2] == "pipelines":
-        return [f"crm.objects.{parts[3]}.read"]
+        return [[f"crm.objects.{parts[3]}.read"]]
     otype = parts[3]
-    return [f"crm.objects.{otype}.{'read' if reading else 'write'}"]
+    needed = [[f"crm.objects.{otype}.{'read' if reading else 'write'}"]]
+    if parts[1] == "v4":
+        other = request.view_args.get("to_type") if request.view_args else None
+        if other and other != otype:
+            needed.append([f"crm.objects.{other}.read"])
+    return needed
 
 
 def guard() -> Response | None:
@@ -100,9 +108,9 @@ def guard() -> Response | None:
     account = sb.store.account(grant.hub_id)
     g.account, g.token, g.rate_remaining = account, token, None
     account.calls[endpoint_key()] += 1
-    needed = required_scopes(request.path, request.method)
-    if not any(scope in grant.scopes for scope in needed):
-        return errors.missing_scopes(needed)
+    for needed in required_scopes(request.path, request.method):
+        if not any(scope in grant.scopes for scope in needed):
+            return errors.missing_scopes(needed)
     fault = _inject_fault(sb, account)
     if fault is not None:
         return fault

@@ -50,6 +50,8 @@ class ValidationMixin:
                 problems.append(problem)
         if otype == "deals":
             self._check_stage(account, clean, problems)
+        if clean.get("associatedcompanyid"):
+            self._check_company(account, clean["associatedcompanyid"], problems)
         if problems:
             raise ValidationFailed(problems)
         return clean
@@ -66,12 +68,23 @@ class ValidationMixin:
                 )
             )
 
+    def _check_company(self, account: Account, company_id: str, problems: list) -> None:
+        # [guess] HubSpot's answer to a primary company that does not exist is
+        # unpublished; refusing it is the stricter choice.
+        company = account.objects["companies"].get(company_id)
+        if company is None or company.archived:
+            problems.append(
+                InvalidValue(
+                    "associatedcompanyid",
+                    "INVALID_OBJECT_ID",
+                    f"{company_id} is not the id of an existing company.",
+                )
+            )
+
     def find_by_email(self, account: Account, email: str) -> Record | None:
         """The live contact with this email (case-insensitive)."""
-        for record in account.objects["contacts"].values():
-            if (
-                not record.archived
-                and (record.properties.get("email") or "").lower() == email.lower()
-            ):
-                return record
-        return None
+        record_id = account.emails.get(str(email).lower())
+        if record_id is None:
+            return None
+        record = account.objects["contacts"].get(record_id)
+        return None if record is None or record.archived else record

@@ -128,14 +128,16 @@ def flush_search_index(hub_id: int) -> Response:
 
 @bp.post(f"{ACCOUNT}/seed")
 def seed(hub_id: int) -> Response:
-    """`{contacts?, deals?, seed?}` → counts created."""
+    """`{contacts?, deals?, companies?, seed?}` → counts created."""
     body = json_body()
+    companies = body.get("companies")
     return jsonify(
         sandbox().seed(
             hub_id,
             int(body.get("contacts", 200)),
             int(body.get("deals", 80)),
             int(body.get("seed", 7)),
+            None if companies is None else int(companies),
         )
     )
 

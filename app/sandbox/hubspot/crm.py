@@ -1,13 +1,15 @@
-"""CRM v3 object routes for contacts and deals: get, list with `after` paging,
-create, update and archive, as HubSpot documents them (batches: `crm_batch.py`,
-search: `search.py`)."""
+"""CRM v3 object routes for contacts, companies and deals: get, list with `after`
+paging, create, update and archive, as HubSpot documents them (batches:
+`crm_batch.py`, search: `search.py`)."""
 
+from bisect import bisect_left
+from itertools import islice
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from app.sandbox.hubspot import errors, search
+from app.sandbox.hubspot import defaults, errors, search
 from app.sandbox.hubspot.context import sandbox
 from app.sandbox.hubspot.records import (
     decode_cursor,
@@ -15,7 +17,13 @@ from app.sandbox.hubspot.records import (
     render,
     requested,
 )
-from app.sandbox.hubspot.store import Conflict, NotFound, ValidationFailed
+from app.sandbox.hubspot.store import (
+    Account,
+    Conflict,
+    NotFound,
+    Record,
+    ValidationFailed,
+)
 
 bp = Blueprint("hubspot_crm", __name__)
 BASE = "/crm/v3/objects/<object_type>"
@@ -23,7 +31,8 @@ LIST_LIMIT = 100
 
 
 def check_type(object_type: str) -> Response | None:
-    if object_type not in ("contacts", "deals"):
+    """400 for an object type the portal does not have."""
+    if object_type not in defaults.OBJECT_TYPES:
         return errors.validation_error(
             f"Unable to infer object type from: {object_type}"
         )
@@ -52,32 +61,19 @@ def list_objects(object_type: str) -> Response:
             f"Invalid paging cursor: after={request.args.get('after')!r}"
         )
     archived = request.args.get("archived", "false") == "true"
+    names = requested("properties")
+    with_history = requested("propertiesWithHistory")
+    linked = requested("associations")
     with sb.store.lock:
-        records = sorted(
-            (
-                r
-                for r in account.objects[object_type].values()
-                if r.archived == archived and int(r.id) >= after
-            ),
-            key=lambda r: int(r.id),
-        )
-        page = records[:limit]
+        page, following = _page(account, object_type, after, limit, archived)
         body: dict[str, Any] = {
             "results": [
-                render(
-                    sb.store,
-                    account,
-                    object_type,
-                    r,
-                    requested("properties"),
-                    requested("propertiesWithHistory"),
-                    requested("associations"),
-                )
+                render(sb.store, account, object_type, r, names, with_history, linked)
                 for r in page
             ]
         }
-    if len(records) > limit:
-        cursor = encode_cursor(records[limit].id)
+    if following is not None:
+        cursor = encode_cursor(following.id)
         body["paging"] = {
             "next": {
                 "after": cursor,
@@ -85,6 +81,25 @@ def list_objects(object_type: str) -> Response:
             }
         }
     return jsonify(body)
+
+
+def _page(
+    account: Account, object_type: str, after: int, limit: int, archived: bool
+) -> tuple[list[Record], Record | None]:
+    """Up to `limit` records from id `after` on, and the first one after them.
+
+    Ids are kept sorted, so a page costs its own length, not the portal's size.
+    """
+    order, records = account.order[object_type], account.objects[object_type]
+    page: list[Record] = []
+    for record_id in islice(order, bisect_left(order, after), None):
+        record = records[str(record_id)]
+        if record.archived != archived:
+            continue
+        if len(page) == limit:
+            return page, record
+        page.append(record)
+    return page, None
 
 
 def _int_arg(name: str, default: int) -> int | None:
@@ -106,10 +121,13 @@ def create_object(object_type: str) -> tuple[Response, int] | Response:
         isinstance(link, dict) and isinstance(link.get("to"), dict) for link in links
     ):
         return errors.validation_error("associations must be [{to: {id}, types}]")
-    others = [str(link["to"].get("id", "")) for link in links]
-    other_type = "contacts" if object_type == "deals" else "deals"
+    targets = [_target(object_type, link) for link in links]
+    if None in targets:
+        return errors.validation_error(
+            f"Invalid association type for {object_type}: see associationTypeId"
+        )
     with sb.store.lock:
-        for other in others:
+        for other_type, other, _ in targets:
             try:
                 sb.store.get(account, other_type, other)
             except NotFound:
@@ -122,14 +140,31 @@ def create_object(object_type: str) -> tuple[Response, int] | Response:
             return errors.invalid_values(failure.problems)
         except Conflict as conflict:
             return errors.error(409, str(conflict), "CONFLICT")
-        for other in others:
-            if object_type == "deals":
-                sb.store.associate(account, record.id, other)
-            else:
-                sb.store.associate(account, other, record.id)
+        for other_type, other, primary in targets:
+            sb.store.link(
+                account, object_type, record.id, other_type, other, primary=primary
+            )
     return jsonify(
         render(sb.store, account, object_type, record, list(record.properties))
     ), 201
+
+
+def _target(object_type: str, link: dict[str, Any]) -> tuple[str, str, bool] | None:
+    """(other type, other id, primary) of one association on create, from its
+    `types`; without types, a deal's contacts, a contact's deals or a company's
+    contacts. None when a type id does not fit the object type."""
+    to_id = str(link["to"].get("id", ""))
+    types = link.get("types") or []
+    if not types:
+        return ("deals" if object_type == "contacts" else "contacts"), to_id, False
+    found, primary = None, False
+    for spec in types if isinstance(types, list) else [None]:
+        type_id = spec.get("associationTypeId") if isinstance(spec, dict) else None
+        for (own, other), unlabelled in defaults.ASSOCIATION_TYPES.items():
+            primary_id = defaults.PRIMARY_ASSOCIATION_TYPES.get((own, other))
+            if own == object_type and type_id in (unlabelled, primary_id):
+                found, primary = other, primary or type_id == primary_id
+    return None if found is None else (found, to_id, primary)
 
 
 def _lookup(object_type: str, object_id: str):

@@ -1,7 +1,8 @@
-"""CRM v3 batch routes for contacts and deals: read, update and create, as HubSpot
-documents them. Batches take at most 100 inputs; missing ids give 207 with
-`errors[]`; one invalid value fails the whole batch with 400."""
+"""CRM v3 batch routes for contacts, companies and deals: read, update and
+create, as HubSpot documents them. Batches take at most 100 inputs; missing ids
+give 207 with `errors[]`; one invalid value fails the whole batch with 400."""
 
+from collections import Counter
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify
@@ -78,7 +79,7 @@ def batch_update(object_type: str) -> tuple[Response, int]:
     if isinstance(inputs, Response):
         return inputs, 400
     ids = [str(item.get("id", "")) for item in inputs]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
     if duplicates:
         return errors.validation_error(
             f"Duplicate IDs found in batch input: {duplicates}. IDs must be unique"

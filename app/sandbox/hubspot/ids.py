@@ -13,7 +13,11 @@ INT32_MAX = 2**31 - 1
 ELEVEN_TO_TWELVE_DIGITS = 10**11
 MAX_GAP = 3_000
 # How far below 10^11 each object type's sequence begins: (least, most).
-STARTS = {"contacts": (40_000, 80_000), "deals": (15_000, 30_000)}
+STARTS = {
+    "contacts": (40_000, 80_000),
+    "companies": (30_000, 40_000),
+    "deals": (15_000, 30_000),
+}
 
 
 class RecordIds:

@@ -4,47 +4,73 @@ Every write queues a snapshot of the record that search sees only once the
 portal's `search_index_delay` has passed on the sandbox clock; until then search
 finds the previous snapshot (stale values, a deleted record still found) or
 nothing (a new record). Reads by id never look here.
+
+Snapshots share the record's properties dict: the store replaces that dict on
+every write instead of changing it, so a snapshot costs no copy. The visible ids
+are kept sorted, so a search narrowed by `hs_object_id` reads only its range.
 """
 
-from dataclasses import replace
+import heapq
+import itertools
+from bisect import bisect_left, insort
+from typing import TYPE_CHECKING
 
-from app.sandbox.hubspot.model import Account, Record
+if TYPE_CHECKING:
+    from app.sandbox.hubspot.model import Record
 
-# Snapshots still waiting per record; a burst of edits beyond this drops the
-# oldest waiting ones (the index would have coalesced them anyway).
-MAX_PENDING = 20
-
-
-def note_write(record: Record, now: float, delay: float) -> None:
-    """Queue the record's current state for search, visible `delay` s from now."""
-    snapshot = replace(
-        record, properties=dict(record.properties), history={}, indexed=[]
-    )
-    versions = record.indexed
-    versions.append((now + delay, snapshot))
-    _prune(versions, now)
+# Writes waiting for the index across one object type of one portal; beyond
+# this the oldest become visible early (the index would have caught up anyway).
+MAX_PENDING = 100_000
 
 
-def _prune(versions: list[tuple[float, Record]], now: float) -> None:
-    visible = [i for i, (at, _) in enumerate(versions) if at <= now]
-    if visible and visible[-1] > 0:
-        del versions[: visible[-1]]
-    first_pending = 1 if visible else 0
-    while len(versions) - first_pending > MAX_PENDING:
-        del versions[first_pending]
+class SearchIndex:
+    """What search sees of one object type in one portal."""
 
+    def __init__(self) -> None:
+        self.visible: dict[int, Record] = {}
+        self.ids: list[int] = []
+        self._pending: list[tuple[float, int, int, Record | None]] = []
+        self._seq = itertools.count()
+        self._shown: dict[int, int] = {}
 
-def searchable(record: Record, now: float) -> Record | None:
-    """What search sees of the record now: its last indexed snapshot, if live."""
-    for at, snapshot in reversed(record.indexed):
-        if at <= now:
-            return None if snapshot.archived else snapshot
-    return None
+    def note(self, record: "Record", visible_at: float) -> None:
+        """Queue the record's current state for search, visible from `visible_at`."""
+        # The record's own class builds the snapshot (model.py imports this one).
+        snapshot = (
+            None
+            if record.archived
+            else type(record)(
+                record.id, record.properties, record.created_at, record.updated_at
+            )
+        )
+        entry = (visible_at, next(self._seq), int(record.id), snapshot)
+        heapq.heappush(self._pending, entry)
+        if len(self._pending) > MAX_PENDING:
+            self._show(*heapq.heappop(self._pending))
 
+    def catch_up(self, now: float) -> None:
+        """Make every write due by `now` visible."""
+        pending = self._pending
+        while pending and pending[0][0] <= now:
+            self._show(*heapq.heappop(pending))
 
-def flush(account: Account, now: float) -> None:
-    """Let search catch up with every record of the account at once."""
-    for records in account.objects.values():
-        for record in records.values():
-            if record.indexed:
-                record.indexed[:] = [(now, record.indexed[-1][1])]
+    def flush(self) -> None:
+        """Make every queued write visible now."""
+        while self._pending:
+            self._show(*heapq.heappop(self._pending))
+
+    def _show(
+        self, _at: float, seq: int, record_id: int, snapshot: "Record | None"
+    ) -> None:
+        # A later write that became visible first (the delay was shortened)
+        # is never replaced by an older one.
+        if self._shown.get(record_id, -1) > seq:
+            return
+        self._shown[record_id] = seq
+        if snapshot is None:
+            if self.visible.pop(record_id, None) is not None:
+                del self.ids[bisect_left(self.ids, record_id)]
+            return
+        if record_id not in self.visible:
+            insort(self.ids, record_id)
+        self.visible[record_id] = snapshot

@@ -1,18 +1,40 @@
 """The records of the HubSpot emulation: accounts (portals), CRM records, the
 errors the store raises, and the default deal pipeline."""
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.sandbox.hubspot import defaults
+from app.sandbox.hubspot.default_properties import PROPERTIES, property_definition
 from app.sandbox.hubspot.ids import RecordIds, record_ids
+from app.sandbox.hubspot.index import SearchIndex
 from app.sandbox.hubspot.knobs import DEFAULT_SEARCH_INDEX_DELAY, default_knobs
 from app.sandbox.hubspot.values import InvalidValue
 
 Change = dict[str, Any]
+# (unix time, sourceType, sourceId, the values that changed)
+HistoryEntry = tuple[float, str, str, dict[str, str]]
 INTEGRATION = "INTEGRATION"
 CRM_UI = "CRM_UI"
+IMPORT = "IMPORT"
+# HubSpot's own rollups and calculated properties (counts, deal outcome).
+CALCULATED = "CALCULATED"
+# What `HubSpotSandbox.writes` remembers of the app's writes, newest kept.
+MAX_WRITE_LOG = 100_000
+
+
+def source_id(source: str, user_id: int, app_id: int) -> str | None:
+    """HubSpot's `sourceId` for a change: the app's id for its API writes, the
+    acting user otherwise, none for HubSpot's own calculations. [guess: the value
+    set is unpublished; deliveries show an app id for INTEGRATION and
+    `userId:<id>` for changes made in the UI; imports are given the importing
+    user here]"""
+    if source == INTEGRATION:
+        return str(app_id)
+    if source == CALCULATED:
+        return None
+    return f"userId:{user_id}"
 
 
 class NotFound(Exception):
@@ -31,19 +53,21 @@ class ValidationFailed(Exception):
         self.problems = problems
 
 
-@dataclass
+@dataclass(slots=True, eq=False)
 class Record:
-    """One contact or deal."""
+    """One contact, company or deal.
+
+    `properties` is replaced, never changed in place, on every write: search
+    snapshots and history entries share the dicts of earlier states.
+    """
 
     id: str
     properties: dict[str, str]
     created_at: float
     updated_at: float
-    history: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    history: list[HistoryEntry] = field(default_factory=list)
     archived: bool = False
     archived_at: float | None = None
-    # (visible from, snapshot) pairs: what search sees, see `index.py`.
-    indexed: list[tuple[float, "Record"]] = field(default_factory=list)
 
 
 @dataclass
@@ -55,14 +79,22 @@ class Account:
     user: str
     hub_domain: str
     objects: dict[str, dict[str, Record]] = field(default_factory=dict)
+    # Every record id of a type (archived ones too), ascending: list paging.
+    order: dict[str, list[int]] = field(default_factory=dict)
+    search: dict[str, SearchIndex] = field(default_factory=dict)
+    # Lower-cased email → the live contact that has it.
+    emails: dict[str, str] = field(default_factory=dict)
+    # (from type, to type) → from id → associated ids; kept for both directions.
+    links: dict[tuple[str, str], dict[str, set[str]]] = field(default_factory=dict)
+    # Contact id → its primary company's id.
+    primary_company: dict[str, str] = field(default_factory=dict)
     properties: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     groups: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     pipelines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    associations: set[tuple[str, str]] = field(default_factory=set)
     installed: bool = True
     faults: dict[str, Any] = field(default_factory=dict)
     calls: Counter = field(default_factory=Counter)
-    writes: list[dict[str, Any]] = field(default_factory=list)
+    writes: deque = field(default_factory=lambda: deque(maxlen=MAX_WRITE_LOG))
     ids: dict[str, RecordIds] = field(default_factory=dict)
     knobs: dict[str, Any] = field(default_factory=default_knobs)
 
@@ -134,15 +166,14 @@ def new_account(
         hub_domain=f"portal-{hub_id}.hubspot.example",
         knobs=default_knobs(search_index_delay),
     )
-    for otype, specs in (
-        ("contacts", defaults.CONTACT_PROPERTIES),
-        ("deals", defaults.DEAL_PROPERTIES),
-    ):
+    for otype in defaults.OBJECT_TYPES:
         account.objects[otype] = {}
+        account.order[otype] = []
+        account.search[otype] = SearchIndex()
         account.ids[otype] = record_ids(hub_id, otype, seed)
         account.properties[otype] = {
-            name: defaults.property_definition(name, spec, now)
-            for name, spec in specs.items()
+            name: property_definition(name, spec, now)
+            for name, spec in PROPERTIES[otype].items()
         }
         account.groups[otype] = {
             name: {
@@ -153,5 +184,7 @@ def new_account(
             }
             for i, (name, label) in enumerate(defaults.GROUPS[otype])
         }
+    for pair in defaults.ASSOCIATION_TYPES:
+        account.links[pair] = {}
     account.pipelines["deals"] = [default_pipeline(now)]
     return account

@@ -33,9 +33,8 @@ def render(
     """A record as HubSpot returns it: string values, null for unset ones asked for."""
     names = properties if properties else defaults.DEFAULT_SEARCH_PROPERTIES[otype]
     known = account.properties[otype]
-    values = {
-        name: (record.properties.get(name) or None) for name in names if name in known
-    }
+    own = record.properties
+    values = {name: (own.get(name) or None) for name in names if name in known}
     body: dict[str, Any] = {
         "id": record.id,
         "properties": values,
@@ -47,21 +46,58 @@ def render(
         body["archivedAt"] = iso(record.archived_at or record.updated_at)
     if with_history:
         body["propertiesWithHistory"] = {
-            name: list(record.history.get(name, []))
-            for name in with_history
-            if name in known
+            name: history(record, name) for name in with_history if name in known
         }
     if associations:
-        linked: dict[str, Any] = {}
-        for other in associations:
-            if {otype, other} == {"contacts", "deals"}:
-                kind = "contact_to_deal" if otype == "contacts" else "deal_to_contact"
-                ids = store.associated(account, otype, record.id)
-                if ids:
-                    linked[other] = {"results": [{"id": i, "type": kind} for i in ids]}
+        linked = _associations(store, account, otype, record.id, associations)
         if linked:
             body["associations"] = linked
     return body
+
+
+def history(record: Record, name: str) -> list[dict[str, str]]:
+    """`propertiesWithHistory[name]`: every value the property had, newest first."""
+    found = []
+    for at, source, source_id, values in reversed(record.history):
+        if name in values:
+            entry = {"value": values[name], "timestamp": iso(at), "sourceType": source}
+            if source_id:
+                entry["sourceId"] = source_id
+            found.append(entry)
+    return found
+
+
+def _associations(
+    store: HubSpotStore,
+    account: Account,
+    otype: str,
+    record_id: str,
+    wanted: list[str],
+) -> dict[str, Any]:
+    """The v3 inline `associations`: `contact_to_company` for a primary company
+    (besides its `_unlabeled` entry), `contact_to_deal` style names otherwise."""
+    linked: dict[str, Any] = {}
+    for other in wanted:
+        if (otype, other) not in defaults.ASSOCIATION_TYPES:
+            continue
+        base = f"{defaults.SINGULAR[otype]}_to_{defaults.SINGULAR[other]}"
+        labelled = (otype, other) in defaults.PRIMARY_ASSOCIATION_TYPES
+        results = []
+        for other_id in store.associated(account, otype, record_id, other):
+            if labelled:
+                contact, company = (
+                    (record_id, other_id)
+                    if otype == "contacts"
+                    else (other_id, record_id)
+                )
+                if store.is_primary(account, contact, company):
+                    results.append({"id": other_id, "type": base})
+                results.append({"id": other_id, "type": f"{base}_unlabeled"})
+            else:
+                results.append({"id": other_id, "type": base})
+        if results:
+            linked[other] = {"results": results}
+    return linked
 
 
 def batch_body(results: list[dict], errors: list[dict], started: float) -> dict:

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from app.sandbox.clock import Clock, SystemClock
-from app.sandbox.hubspot import api, model
+from app.sandbox.hubspot import api, defaults, model
 from app.sandbox.hubspot.actors import UserActions
 from app.sandbox.hubspot.appconfig import AppConfig
 from app.sandbox.hubspot.knobs import DEFAULT_SEARCH_INDEX_DELAY
@@ -49,7 +49,9 @@ class HubSpotSandbox(PortalControls):
         self.clock = clock or SystemClock()
         self.random = random.Random(seed)
         self.stopping = threading.Event()
-        self.store = HubSpotStore(self.clock, seed, search_index_delay)
+        self.store = HubSpotStore(
+            self.clock, seed, search_index_delay, self.app_config.app_id
+        )
         self.tokens = TokenBook(self.clock)
         self.limiter = RollingWindow(
             TEN_SECONDLY_LIMIT, TEN_SECONDLY_WINDOW, self.clock
@@ -133,7 +135,7 @@ class HubSpotSandbox(PortalControls):
                 object_type,
                 record,
                 sorted(record.properties),
-                associations=["contacts", "deals"],
+                associations=list(defaults.OBJECT_TYPES),
             )
 
     def get_property(self, hub_id: int, object_type: str, name: str) -> dict | None:
@@ -181,9 +183,15 @@ class HubSpotSandbox(PortalControls):
         return list(self.webhooks.deliveries)
 
     def seed(
-        self, hub_id: int, contacts: int = 200, deals: int = 80, seed: int = 7
+        self,
+        hub_id: int,
+        contacts: int = 200,
+        deals: int = 80,
+        seed: int = 7,
+        companies: int | None = None,
     ) -> dict[str, int]:
-        """Fill an account with realistic contacts, deals and pipelines."""
+        """Fill an account with realistic contacts, companies, deals and pipelines
+        (companies default to one per eight contacts)."""
         from app.sandbox.seed import seed_hubspot
 
-        return seed_hubspot(self, hub_id, contacts, deals, seed)
+        return seed_hubspot(self, hub_id, contacts, deals, seed, companies)

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from app.sandbox.hubspot import errors
+from app.sandbox.hubspot import defaults, errors
 from app.sandbox.hubspot.context import sandbox
 from app.sandbox.hubspot.values import iso
 
@@ -24,7 +24,7 @@ FIELD_TYPES = {
 
 
 def _type_error(object_type: str) -> Response | None:
-    if object_type not in ("contacts", "deals"):
+    if object_type not in defaults.OBJECT_TYPES:
         return errors.validation_error(
             f"Unable to infer object type from: {object_type}"
         )

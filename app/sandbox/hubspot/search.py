@@ -2,17 +2,16 @@
 ORed filter groups of ANDed filters, one sort, `limit` ≤ 200, an offset cursor
 (400 when it is not one), the 10,000-result cap, the filter-count limits
 (HubSpot's API documentation), and eventual consistency: search reads the
-portal's search index (`index.py`), which trails the records."""
+portal's search index (`index.py`), which trails the records. Matching and
+ordering: `search_eval.py`."""
 
 from typing import Any
 
 from flask import Response, g, jsonify, request
 
-from app.sandbox.hubspot import defaults, errors, index
+from app.sandbox.hubspot import defaults, errors, search_eval
 from app.sandbox.hubspot.context import sandbox
 from app.sandbox.hubspot.records import render
-from app.sandbox.hubspot.store import Record
-from app.sandbox.hubspot.values import parse_time
 
 MAX_LIMIT = 200
 MAX_RESULTS = 10_000
@@ -38,7 +37,7 @@ OPERATORS = {
 
 def search_view(object_type: str) -> tuple[Response, int] | Response:
     """Run one search request for the calling account."""
-    if object_type not in ("contacts", "deals"):
+    if object_type not in defaults.OBJECT_TYPES:
         return errors.validation_error(
             f"Unable to infer object type from: {object_type}"
         )
@@ -51,25 +50,17 @@ def search_view(object_type: str) -> tuple[Response, int] | Response:
     sb, account = sandbox(), g.account
     limit = int(body.get("limit") or 10)
     offset = int(body.get("after") or 0)
-    now = sb.clock.now()
     with sb.store.lock:
+        found = account.search[object_type]
+        found.catch_up(sb.clock.now())
         kinds = {n: d["type"] for n, d in account.properties[object_type].items()}
-        indexed = (
-            index.searchable(r, now) for r in account.objects[object_type].values()
-        )
-        hits = [
-            r
-            for r in indexed
-            if r is not None and _matches(r, body, kinds, object_type)
-        ]
-        hits = _sort(hits, body.get("sorts") or [], kinds)
-        page = hits[offset : offset + limit]
+        total, page = search_eval.run(found, body, kinds, object_type, offset, limit)
         names = (
             body.get("properties") or defaults.DEFAULT_SEARCH_PROPERTIES[object_type]
         )
         results = [render(sb.store, account, object_type, r, names) for r in page]
-    out: dict[str, Any] = {"total": len(hits), "results": results}
-    if offset + limit < len(hits):
+    out: dict[str, Any] = {"total": total, "results": results}
+    if offset + limit < total:
         out["paging"] = {"next": {"after": str(offset + limit)}}
     return jsonify(out)
 
@@ -146,97 +137,3 @@ def _check_shape(body: dict[str, Any]) -> str | None:
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         return "properties must be a list of property names"
     return None
-
-
-def _matches(record: Record, body: dict, kinds: dict[str, str], otype: str) -> bool:
-    query = str(body.get("query") or "").strip().lower()
-    if query:
-        texts = [
-            (record.properties.get(n) or "").lower()
-            for n in defaults.TEXT_QUERY_PROPERTIES[otype]
-        ]
-        if not any(query in text for text in texts):
-            return False
-    groups = body.get("filterGroups") or []
-    if not groups:
-        return True
-    return any(
-        all(_test(record, f, kinds) for f in group.get("filters") or [])
-        for group in groups
-    )
-
-
-def _comparable(value: Any, kind: str) -> Any:
-    if value is None or value == "":
-        return None
-    if kind == "number":
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    if kind in ("datetime", "date"):
-        return parse_time(str(value))
-    return str(value).lower()
-
-
-def _test(record: Record, item: dict[str, Any], kinds: dict[str, str]) -> bool:
-    name, op = item.get("propertyName", ""), item["operator"]
-    kind = kinds.get(name, "string")
-    raw = record.properties.get(name) or ""
-    if op == "HAS_PROPERTY":
-        return raw != ""
-    if op == "NOT_HAS_PROPERTY":
-        return raw == ""
-    mine = _comparable(raw, kind)
-    if op in ("IN", "NOT_IN"):
-        # IN compares strings as HubSpot does: values must be lowercase to match.
-        values = [
-            str(v) if kind == "string" else _comparable(v, kind)
-            for v in item.get("values") or []
-        ]
-        inside = (raw.lower() if kind == "string" else mine) in values
-        return inside if op == "IN" else not inside
-    if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
-        token = str(item.get("value", "")).lower().strip("*")
-        found = token in raw.lower()
-        return found if op == "CONTAINS_TOKEN" else not found
-    other = _comparable(item.get("value"), kind)
-    if op == "EQ":
-        return mine == other
-    if op == "NEQ":
-        return mine != other
-    if mine is None or other is None:
-        return False
-    if op == "BETWEEN":
-        high = _comparable(item.get("highValue"), kind)
-        return high is not None and other <= mine <= high
-    return {
-        "LT": mine < other,
-        "LTE": mine <= other,
-        "GT": mine > other,
-        "GTE": mine >= other,
-    }[op]
-
-
-def _sort(
-    records: list[Record], sorts: list[Any], kinds: dict[str, str]
-) -> list[Record]:
-    records = sorted(records, key=lambda r: int(r.id))
-    if not sorts:
-        return records
-    first = sorts[0]
-    if isinstance(first, str):
-        name, descending = first.lstrip("-"), first.startswith("-")
-    else:
-        name = first.get("propertyName", "hs_object_id")
-        descending = first.get("direction", "ASCENDING") == "DESCENDING"
-    kind = kinds.get(name, "string")
-    present = [
-        r for r in records if _comparable(r.properties.get(name), kind) is not None
-    ]
-    chosen = {r.id for r in present}
-    absent = [r for r in records if r.id not in chosen]
-    present.sort(
-        key=lambda r: _comparable(r.properties.get(name), kind), reverse=descending
-    )
-    return present + absent

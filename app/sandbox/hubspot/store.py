@@ -2,21 +2,27 @@
 
 Every change goes through `HubSpotStore`, which validates values the way HubSpot
 does, keeps derived properties (last-modified dates, deal outcome, association
-counts) right, logs what integrations wrote, and tells listeners (the webhook
-dispatcher) what changed and who changed it.
+counts, the primary company) right, logs what integrations wrote, and tells
+listeners (the webhook dispatcher) what changed and who changed it.
+
+Each request touches only the records it names: emails, list order and search
+have their own indexes, so a portal of tens of thousands of records answers as
+fast as a small one.
 """
 
 import threading
+from bisect import insort
 from collections.abc import Callable
 from typing import Any
 
 from app.sandbox.clock import Clock
-from app.sandbox.hubspot import defaults, index
+from app.sandbox.hubspot import defaults
 from app.sandbox.hubspot.checks import ValidationMixin
 from app.sandbox.hubspot.ids import check_hub_id
 from app.sandbox.hubspot.knobs import DEFAULT_SEARCH_INDEX_DELAY
 from app.sandbox.hubspot.links import LinksMixin
 from app.sandbox.hubspot.model import (
+    CALCULATED,
     CRM_UI,
     INTEGRATION,
     Account,
@@ -26,6 +32,7 @@ from app.sandbox.hubspot.model import (
     Record,
     ValidationFailed,
     new_account,
+    source_id,
 )
 from app.sandbox.hubspot.values import iso
 
@@ -41,6 +48,12 @@ __all__ = [
     "ValidationFailed",
 ]
 
+# Writing it associates the contact with its primary company (`links.py`).
+COMPANY_ID = "associatedcompanyid"
+# Writes remembered per record for `propertiesWithHistory`; older ones are
+# folded into the next (their values stay, their own timestamps go).
+MAX_HISTORY = 200
+
 
 class HubSpotStore(LinksMixin, ValidationMixin):
     """All accounts of one emulated HubSpot, guarded by one re-entrant lock."""
@@ -50,10 +63,12 @@ class HubSpotStore(LinksMixin, ValidationMixin):
         clock: Clock,
         seed: int = 0,
         search_index_delay: float = DEFAULT_SEARCH_INDEX_DELAY,
+        app_id: int = 0,
     ) -> None:
         self.clock = clock
         self.seed = seed
         self.search_index_delay = search_index_delay
+        self.app_id = app_id
         self.lock = threading.RLock()
         self.accounts: dict[int, Account] = {}
         self.listeners: list[Callable[[Account, list[Change]], None]] = []
@@ -80,7 +95,12 @@ class HubSpotStore(LinksMixin, ValidationMixin):
     def flush_index(self, account: Account) -> None:
         """Let search catch up with every write of the account now."""
         with self.lock:
-            index.flush(account, self.clock.now())
+            for index in account.search.values():
+                index.flush()
+
+    def source_id(self, account: Account, source: str) -> str | None:
+        """HubSpot's `sourceId` for a change by `source` (see `model.source_id`)."""
+        return source_id(source, account.user_id, self.app_id)
 
     # -- records --
 
@@ -102,8 +122,8 @@ class HubSpotStore(LinksMixin, ValidationMixin):
         """Create a record; contacts' emails must be unique (409 otherwise)."""
         with self.lock:
             clean = self.validate(account, otype, values, trusted)
-            email = clean.get("email")
-            if otype == "contacts" and email:
+            email = clean.get("email") if otype == "contacts" else None
+            if email:
                 existing = self.find_by_email(account, email)
                 if existing is not None:
                     raise Conflict(
@@ -112,28 +132,32 @@ class HubSpotStore(LinksMixin, ValidationMixin):
             now = self.clock.now()
             record_id = account.ids[otype].allocate()
             created = clean.pop("createdate", None) or iso(now)
-            record = Record(id=record_id, properties={}, created_at=now, updated_at=now)
+            record = Record(record_id, {}, now, now)
             base = {"hs_object_id": record_id, "createdate": created}
-            if otype == "deals":
-                base.update({"num_associated_contacts": "0"})
-                if clean.get("dealstage") and not clean.get("pipeline"):
-                    clean["pipeline"] = account.pipeline_of_stage(clean["dealstage"])[
-                        0
-                    ]["id"]
-            else:
-                base.update({"num_associated_deals": "0"})
+            for (own, _), count in defaults.ASSOCIATION_COUNTS.items():
+                if own == otype:
+                    base[count] = "0"
+            company = clean.pop(COMPANY_ID, None) if otype == "contacts" else None
             changes = self._apply(account, otype, record, {**base, **clean}, source)
             account.objects[otype][record_id] = record
+            order = account.order[otype]
+            if order and order[-1] > int(record_id):
+                insort(order, int(record_id))
+            else:
+                order.append(int(record_id))
+            if email:
+                account.emails[email.lower()] = record_id
             self._log_write(account, "create", otype, record_id, values, source)
-            occurred = int(now * 1000)
             head = {
                 "kind": "creation",
                 "objectType": otype,
                 "objectId": record_id,
                 "source": source,
-                "occurredAt": occurred,
+                "occurredAt": int(now * 1000),
             }
             self._emit(account, [head, *changes])
+            if company:
+                self.set_primary_company(account, record_id, company, source)
             return record
 
     def update(
@@ -149,13 +173,22 @@ class HubSpotStore(LinksMixin, ValidationMixin):
         with self.lock:
             record = self.get(account, otype, object_id)
             clean = self.validate(account, otype, values, trusted)
-            if otype == "contacts" and clean.get("email"):
-                other = self.find_by_email(account, clean["email"])
+            new_email = clean.get("email") if otype == "contacts" else None
+            if new_email:
+                other = self.find_by_email(account, new_email)
                 if other is not None and other.id != record.id:
                     raise Conflict(f"Contact already exists. Existing ID: {other.id}")
+            old_email = record.properties.get("email") or ""
+            company = clean.pop(COMPANY_ID, None) if otype == "contacts" else None
             changes = self._apply(account, otype, record, clean, source)
+            if otype == "contacts" and "email" in clean:
+                account.emails.pop(old_email.lower(), None)
+                if new_email:
+                    account.emails[new_email.lower()] = record.id
             self._log_write(account, "update", otype, record.id, values, source)
             self._emit(account, changes)
+            if company is not None:
+                self.set_primary_company(account, record.id, company, source)
             return record
 
     def _apply(
@@ -168,35 +201,54 @@ class HubSpotStore(LinksMixin, ValidationMixin):
     ) -> list[Change]:
         """Set values plus derived properties; return one change per real change."""
         now = self.clock.now()
-        if otype == "deals" and "dealstage" in values:
-            found = account.pipeline_of_stage(values["dealstage"])
-            if found:
-                metadata = found[1]["metadata"]
-                won = (
-                    metadata["isClosed"] == "true"
-                    and float(metadata["probability"]) == 1
-                )
-                values.setdefault("pipeline", found[0]["id"])
-                values["hs_is_closed"] = metadata["isClosed"]
-                values["hs_is_closed_won"] = "true" if won else "false"
-                values["hs_deal_stage_probability"] = metadata["probability"]
+        calculated = self._deal_outcome(account, values) if otype == "deals" else {}
         values[defaults.LAST_MODIFIED[otype]] = iso(now)
-        changes = []
-        for name, value in values.items():
-            if record.properties.get(name, "") == value and name in record.properties:
-                continue
-            record.properties[name] = value
-            record.history.setdefault(name, []).insert(
-                0,
-                {
-                    "value": value,
-                    "timestamp": iso(now),
-                    "sourceType": source,
-                    "sourceId": ""
-                    if source == INTEGRATION
-                    else f"userId:{account.user_id}",
-                },
-            )
+        changes: list[Change] = []
+        self._set(account, otype, record, values, source, now, changes)
+        if calculated:
+            self._set(account, otype, record, calculated, CALCULATED, now, changes)
+        record.updated_at = now
+        delay = account.knobs["search_index_delay"]
+        account.search[otype].note(record, now + delay)
+        return changes
+
+    def _deal_outcome(self, account: Account, values: dict[str, str]) -> dict:
+        """HubSpot's calculated deal properties for a new stage."""
+        found = account.pipeline_of_stage(values.get("dealstage") or "")
+        if not found:
+            return {}
+        metadata = found[1]["metadata"]
+        won = metadata["isClosed"] == "true" and float(metadata["probability"]) == 1
+        values.setdefault("pipeline", found[0]["id"])
+        return {
+            "hs_is_closed": metadata["isClosed"],
+            "hs_is_closed_won": "true" if won else "false",
+            "hs_deal_stage_probability": metadata["probability"],
+        }
+
+    def _set(
+        self,
+        account: Account,
+        otype: str,
+        record: Record,
+        values: dict[str, str],
+        source: str,
+        now: float,
+        changes: list[Change],
+    ) -> None:
+        old = record.properties
+        diff = {k: v for k, v in values.items() if k not in old or old[k] != v}
+        if not diff:
+            return
+        record.properties = {**old, **diff}
+        history = record.history
+        history.append((now, source, self.source_id(account, source) or "", diff))
+        if len(history) > MAX_HISTORY:
+            oldest, nxt = history[0], history[1]
+            history[1] = (nxt[0], nxt[1], nxt[2], {**oldest[3], **nxt[3]})
+            del history[0]
+        occurred = int(now * 1000)
+        for name, value in diff.items():
             changes.append(
                 {
                     "kind": "propertyChange",
@@ -205,12 +257,9 @@ class HubSpotStore(LinksMixin, ValidationMixin):
                     "propertyName": name,
                     "propertyValue": value,
                     "source": source,
-                    "occurredAt": int(now * 1000),
+                    "occurredAt": occurred,
                 }
             )
-        record.updated_at = now
-        index.note_write(record, now, account.knobs["search_index_delay"])
-        return changes
 
     def archive(
         self,
@@ -223,13 +272,14 @@ class HubSpotStore(LinksMixin, ValidationMixin):
         """Move a record to the recycle bin and drop its associations."""
         with self.lock:
             record = self.get(account, otype, object_id)
+            self.unlink_all(account, otype, record.id, source)
             record.archived, record.archived_at = True, self.clock.now()
-            index.note_write(
-                record, record.archived_at, account.knobs["search_index_delay"]
-            )
-            for deal_id, contact_id in list(account.associations):
-                if record.id == (deal_id if otype == "deals" else contact_id):
-                    self.disassociate(account, deal_id, contact_id, source)
+            delay = account.knobs["search_index_delay"]
+            account.search[otype].note(record, record.archived_at + delay)
+            if otype == "contacts":
+                email = (record.properties.get("email") or "").lower()
+                if account.emails.get(email) == record.id:
+                    del account.emails[email]
             self._log_write(account, "archive", otype, record.id, {}, source)
             event = {
                 "kind": kind,
@@ -262,5 +312,8 @@ class HubSpotStore(LinksMixin, ValidationMixin):
 
     def _emit(self, account: Account, changes: list[Change]) -> None:
         if changes:
+            occurred = int(self.clock.now() * 1000)
+            for change in changes:
+                change.setdefault("occurredAt", occurred)
             for listener in self.listeners:
                 listener(account, changes)

@@ -2,11 +2,21 @@
 every value is a string, datetimes read back as ISO-8601 with milliseconds, and a
 bad value fails with a `VALIDATION_ERROR` naming the property and the error code."""
 
+import math
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+# Allowed values per options list, checked by identity (a PATCH replaces the list).
+_ALLOWED: dict[int, tuple[list, frozenset[str]]] = {}
+_ALLOWED_LIMIT = 1_000
+# Records render the same few timestamps again and again (their creation and
+# last write): formatted once, kept up to a bound.
+_ISO: dict[float, str] = {}
+_ISO_LIMIT = 100_000
 
 
 class InvalidValue(Exception):
@@ -30,9 +40,21 @@ class InvalidValue(Exception):
 
 
 def iso(ts: float) -> str:
-    """Unix seconds → HubSpot's `2026-01-01T00:00:00.000Z`."""
-    moment = datetime.fromtimestamp(ts, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """Unix seconds → HubSpot's `2026-01-01T00:00:00.000Z` (milliseconds cut)."""
+    found = _ISO.get(ts)
+    if found is not None:
+        return found
+    millis = math.floor(ts * 1000)
+    seconds, fraction = divmod(millis, 1000)
+    t = time.gmtime(seconds)
+    text = (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{fraction:03d}Z"
+    )
+    if len(_ISO) >= _ISO_LIMIT:
+        _ISO.clear()
+    _ISO[ts] = text
+    return text
 
 
 def parse_time(value: str) -> float | None:
@@ -57,7 +79,7 @@ def normalize(definition: dict[str, Any], value: Any) -> str | None:
     text = value if isinstance(value, str) else _stringify(value)
     kind = definition["type"]
     if kind == "enumeration" and definition["options"]:
-        allowed = [option["value"] for option in definition["options"]]
+        allowed = _allowed(definition["options"])
         chosen = text.split(";") if definition["fieldType"] == "checkbox" else [text]
         for item in chosen:
             if item not in allowed:
@@ -83,6 +105,15 @@ def normalize(definition: dict[str, Any], value: Any) -> str | None:
                 name, "INVALID_BOOLEAN", f"{text} was not a valid boolean."
             )
         text = text.lower()
+    elif kind == "datetime" and _CANONICAL.fullmatch(text):
+        # Already HubSpot's own form: only check that it is a real moment.
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidValue(
+                name, "INVALID_DATE", f"{text} was not a valid date."
+            ) from None
+        return text
     elif kind in ("datetime", "date"):
         moment = parse_time(text)
         if moment is None:
@@ -107,3 +138,15 @@ def _stringify(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _allowed(options: list[dict[str, Any]]) -> frozenset[str]:
+    """The option values of a property, cached per options list."""
+    cached = _ALLOWED.get(id(options))
+    if cached is not None and cached[0] is options:
+        return cached[1]
+    if len(_ALLOWED) >= _ALLOWED_LIMIT:
+        _ALLOWED.clear()
+    values = frozenset(option["value"] for option in options)
+    _ALLOWED[id(options)] = (options, values)
+    return values

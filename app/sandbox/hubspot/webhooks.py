@@ -13,6 +13,7 @@ import json
 import random
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +23,20 @@ import requests
 from app.sandbox.clock import Clock
 from app.sandbox.delivery import post_recorded
 from app.sandbox.hubspot import signing
-from app.sandbox.hubspot.events import build_events, type_id_of
+from app.sandbox.hubspot.events import (
+    SubscriptionIndex,
+    build_events,
+    check_subscription,
+    index_subscriptions,
+    type_id_of,
+)
 from app.sandbox.hubspot.store import Account, Change
 
 BATCH_LIMIT = 99
 MAX_ATTEMPTS = 10
+MAX_SUBSCRIPTIONS = 1000
+# Delivery attempts kept for inspection, newest last.
+MAX_DELIVERY_LOG = 10_000
 DEFAULT_RETRY_DELAYS = (
     60.0,
     120.0,
@@ -49,6 +59,7 @@ class Settings:
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
     duplicates: float = 0.0
     out_of_order: bool = False
+    index: SubscriptionIndex = field(default_factory=dict)
 
 
 class Webhooks:
@@ -71,14 +82,14 @@ class Webhooks:
             batch_window,
         )
         self.settings = Settings()
-        self.deliveries: list[dict[str, Any]] = []
+        self.deliveries: deque[dict[str, Any]] = deque(maxlen=MAX_DELIVERY_LOG)
         self._ids = itertools.count(1)
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._pending: dict[int, list[dict[str, Any]]] = {}
         self._retries: list[tuple[float, int, int, list[dict[str, Any]], int]] = []
         self._in_flight = 0
-        self._limiters: dict[int, threading.Semaphore] = {}
+        self._limiters: dict[tuple[int, int], threading.Semaphore] = {}
         self._closed = False
         self._session = requests.Session()
         self._pool = ThreadPoolExecutor(max_workers=10, thread_name_prefix="hs-webhook")
@@ -95,10 +106,17 @@ class Webhooks:
         duplicates: float = 0.0,
         out_of_order: bool = False,
     ) -> list[dict[str, Any]]:
-        """Replace the app's webhook settings; return subscriptions with their ids."""
+        """Replace the app's webhook settings; return subscriptions with their ids.
+        ValueError for a subscription HubSpot refuses (unknown type, propertyChange
+        without a property or on one that cannot be subscribed to, over 1,000)."""
+        if len(subscriptions or []) > MAX_SUBSCRIPTIONS:
+            raise ValueError(f"an app has at most {MAX_SUBSCRIPTIONS} subscriptions")
         subs = []
         for raw in subscriptions or []:
+            if not isinstance(raw, dict):
+                raise ValueError("each subscription must be an object")
             kind = raw.get("subscriptionType") or raw.get("eventType")
+            check_subscription({**raw, "subscriptionType": kind})
             sub = {
                 "id": next(self._ids) + 1000,
                 "subscriptionType": kind,
@@ -115,6 +133,7 @@ class Webhooks:
                 subs,
                 float(duplicates),
                 bool(out_of_order),
+                index_subscriptions(subs),
             )
         return [dict(s) for s in subs]
 
@@ -123,13 +142,16 @@ class Webhooks:
         settings = self.settings
         if not settings.target_url or not account.installed:
             return
-        events = [
-            event
-            for change in changes
-            for event in build_events(
-                account, change, settings.subscriptions, self.rng, self.app_id
-            )
-        ]
+        index = settings.index
+        if not index:
+            return
+        events = []
+        for change in changes:
+            kind = change["kind"]
+            name = change.get("propertyName") if kind == "propertyChange" else None
+            # Most changes of a burst match nothing: one lookup settles them.
+            if kind == "privacyDeletion" or (change["objectType"], kind, name) in index:
+                events += build_events(account, change, index, self.rng, self.app_id)
         if events:
             with self._cond:
                 self._pending.setdefault(account.hub_id, []).extend(events)
@@ -191,7 +213,8 @@ class Webhooks:
         settings = self.settings
         with self._cond:
             limit = self._limiters.setdefault(
-                hub_id, threading.Semaphore(settings.max_concurrent)
+                (hub_id, settings.max_concurrent),
+                threading.Semaphore(settings.max_concurrent),
             )
         with limit:
             copies = 2 if self.rng.random() < settings.duplicates else 1
