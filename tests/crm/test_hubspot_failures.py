@@ -1,17 +1,10 @@
-"""How the HubSpot adapter meets refused tokens, missing scopes, rate limits,
-outages and uninstalls: our errors, one refresh-and-retry, one attempt each."""
-
-from dataclasses import replace
+"""How the HubSpot adapter meets refused tokens, missing scopes and uninstalls:
+our errors and one refresh-and-retry. Rate limits, outages and timeouts, which
+are retried, are in test_hubspot_retries.py."""
 
 import pytest
 
-from app.crm.base import (
-    AccessRevoked,
-    CrmUnavailable,
-    RateLimited,
-    RecordRef,
-    ScopeMissing,
-)
+from app.crm.base import AccessRevoked, RecordRef, ScopeMissing
 from app.crm.hubspot.client import HubSpotAccount
 from app.crm.hubspot.config import REQUIRED_SCOPES
 from tests.crm.helpers import HUB_ID, KeptTokens, tokens_from
@@ -89,38 +82,6 @@ def test_missing_scope_is_named(hubspot, config):
         account.close()
     assert "crm.objects.deals.read" in missing.value.scopes
     assert not missing.value.retryable
-
-
-def test_rate_limit_is_raised_after_one_attempt(hubspot, account):
-    refs = one_contact(hubspot)
-    hubspot.faults(HUB_ID, force_429=1)
-    with pytest.raises(RateLimited) as limited:
-        account.read_contacts(refs)
-    assert limited.value.retryable
-    assert "RATE_LIMIT" in limited.value.message
-    assert hubspot.calls(HUB_ID)[READS] == 1
-    assert account.read_contacts(refs)
-
-
-def test_server_errors_are_unavailable(hubspot, account):
-    hubspot.faults(HUB_ID, error_rate=1.0)
-    with pytest.raises(CrmUnavailable) as down:
-        account.list_contacts("contacts", None)
-    assert down.value.retryable
-    assert hubspot.calls(HUB_ID)["GET /crm/v3/objects/contacts"] == 1
-
-
-def test_a_hung_call_times_out_once(hubspot, kept, config):
-    account = HubSpotAccount(replace(config, timeout_seconds=0.5), kept)
-    refs = one_contact(hubspot)
-    hubspot.faults(HUB_ID, timeouts=1, timeout_seconds=3)
-    try:
-        with pytest.raises(CrmUnavailable):
-            account.read_contacts(refs)
-        assert hubspot.calls(HUB_ID)[READS] == 1
-        assert account.read_contacts(refs)
-    finally:
-        account.close()
 
 
 def test_uninstall_removes_the_app_and_a_second_one_is_harmless(hubspot, account, kept):

@@ -2,10 +2,20 @@
 official hubspot-api-client 12 (CRM v3 objects, properties, pipelines) and
 `requests` for the app-install endpoint the SDK does not know.
 
-Batches hold at most 100 records per call. Each HTTP call is made once (plus one
-retry after a token refresh); pacing and backing off are the caller's.
+Batches hold at most 100 records per call. Every HTTP call takes one call from
+the portal's budget (`app.crm.ratelimit`), is retried on 429, 5xx and timeouts
+by the config's `call_retry` (`app.crm.retry`), and once more after a token
+refresh; each attempt's outcome goes to `on_call`.
+
+The services pass the portal's budget (`RateLimiter.for_account(hub_id)`, shared
+through Redis at scale). Without one, calls are paced by a limiter of this
+process, one budget per AccessTokens object: the services keep one of those per
+portal, so that is one budget per portal and process.
 """
 
+import itertools
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -27,10 +37,12 @@ from app.crm.base import (
     WriteFailure,
 )
 from app.crm.hubspot import errors, fields, mapping, paths
-from app.crm.hubspot.config import HubSpotConfig
+from app.crm.hubspot.config import RATES, HubSpotConfig
 from app.crm.hubspot.deals import StageBook
-from app.crm.hubspot.sdk import AccountApis, with_refresh
+from app.crm.hubspot.sdk import AccountApis
 from app.crm.hubspot.writes import send_scores
+from app.crm.ratelimit import AccountLimit, RateLimiter
+from app.crm.retry import OnCall
 
 BATCH_LIMIT = 100
 MAX_CURSOR_CHARS = 1000
@@ -41,11 +53,23 @@ DEAL_PROPERTIES = ["dealstage", "pipeline", "closedate"]
 class HubSpotAccount:
     """One HubSpot portal, reached with the tokens the services keep for it."""
 
-    def __init__(self, config: HubSpotConfig, tokens: AccessTokens) -> None:
-        self._tokens = tokens
+    def __init__(
+        self,
+        config: HubSpotConfig,
+        tokens: AccessTokens,
+        limiter: AccountLimit | None = None,
+        on_call: OnCall | None = None,
+    ) -> None:
         self._base = config.api_base_url
         self._timeout = config.timeout_seconds
-        self._apis = AccountApis(tokens, self._base, self._timeout)
+        self._apis = AccountApis(
+            tokens,
+            self._base,
+            self._timeout,
+            pacer=limiter or _process_budget(tokens),
+            retry=config.call_retry,
+            on_call=on_call,
+        )
         self._stages = StageBook(self._pipeline_stages)
 
     def close(self) -> None:
@@ -155,7 +179,7 @@ class HubSpotAccount:
         """Uninstall the app from the portal (HubSpot emails its Super Admins a
         reinstall link). An install that is already gone counts as done."""
         try:
-            with_refresh(self._tokens, self._delete_install)
+            self._apis.run(self._delete_install)
         except AccessRevoked:
             return
 
@@ -174,6 +198,27 @@ class HubSpotAccount:
             raise errors.from_transport(failure) from None
         if not 200 <= status < 300:
             raise errors.from_status(status, body, headers)
+
+
+_process_limiter: RateLimiter | None = None
+_budget_keys: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+_budget_numbers = itertools.count(1)
+_budget_lock = threading.Lock()
+
+
+def _process_budget(tokens: AccessTokens) -> AccountLimit:
+    """The budget of this process for the portal behind `tokens`."""
+    global _process_limiter
+    with _budget_lock:
+        if _process_limiter is None:
+            _process_limiter = RateLimiter(RATES)
+        try:
+            key = _budget_keys.get(tokens)
+            if key is None:
+                key = _budget_keys[tokens] = f"tokens-{next(_budget_numbers)}"
+        except TypeError:  # not weakly referable: a budget of its own
+            key = f"tokens-{next(_budget_numbers)}"
+        return _process_limiter.for_account(key)
 
 
 def _contact_ids(refs: Sequence[RecordRef]) -> list[str]:

@@ -46,6 +46,14 @@ TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
 MAX_MESSAGE_CHARS = 300
 MAX_BODY_BYTES = 64 * 1024
 MAX_RETRY_AFTER = 3600.0
+# How long each of HubSpot's limits named in a 429's `policyName` takes to free a
+# call when no Retry-After says: the rolling ten seconds, search's second, and
+# for the daily limit (not applied to OAuth apps) "not within this job".
+POLICY_WAITS = {
+    "TEN_SECONDLY_ROLLING": 10.0,
+    "SECONDLY": 1.0,
+    "DAILY": MAX_RETRY_AFTER,
+}
 _EMAIL = re.compile(r"[^\s@\"'<>,;:]+@[^\s@\"'<>,;:]+")
 
 
@@ -109,6 +117,16 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
+def rate_limit_wait(
+    body: dict[str, Any], headers: Mapping[str, str] | None
+) -> float | None:
+    """Seconds a 429 asks us to wait: its Retry-After, else its policy's window."""
+    stated = retry_after(headers)
+    if stated is not None:
+        return stated
+    return POLICY_WAITS.get(str(body.get("policyName", "")).upper())
+
+
 def _required_scopes(body: dict[str, Any]) -> list[str]:
     scopes: list[str] = []
     details = body.get("errors")
@@ -133,7 +151,7 @@ def from_status(
     if status == 403:
         return ScopeMissing(text, _required_scopes(parsed))
     if status == 429:
-        return RateLimited(text, retry_after(headers))
+        return RateLimited(text, rate_limit_wait(parsed, headers))
     if status >= 500 or status == 0:
         return CrmUnavailable(text)
     if status == 404:

@@ -3,7 +3,13 @@ authorize URL, code exchange, refresh, introspect and revoke.
 
 hubspot-api-client 12 knows only `/oauth/v1`, which HubSpot switches off on
 2027-02-16, so these calls use `requests` with a form body. Every call has a
-timeout and is made once; the caller decides about retrying.
+timeout and is retried on 429, 5xx and transport failures by the config's
+`oauth_retry` policy. Token calls are made with the app's credentials, not a
+portal's access token, so they do not take from a portal's call budget.
+
+Retrying a refresh whose first attempt HubSpot did process cannot make things
+worse: if HubSpot rotated the refresh token then, the new one was lost with the
+answer either way.
 """
 
 from collections.abc import Iterable
@@ -170,7 +176,20 @@ def _post(
     revoked_on_invalid_grant: bool,
     expect_json: bool = True,
 ) -> dict[str, Any]:
-    """POST a form with our client credentials; the JSON answer or our error."""
+    """POST a form with our client credentials, retried as the config says; the
+    JSON answer or our error."""
+    return config.oauth_retry.run(
+        lambda: _post_once(config, path, fields, revoked_on_invalid_grant, expect_json)
+    )
+
+
+def _post_once(
+    config: HubSpotConfig,
+    path: str,
+    fields: dict[str, str],
+    revoked_on_invalid_grant: bool,
+    expect_json: bool,
+) -> dict[str, Any]:
     form = {
         **fields,
         "client_id": config.client_id,
@@ -218,7 +237,7 @@ def _oauth_error(
     ):
         return AccessRevoked(text)
     if status == 429:
-        return RateLimited(text, errors.retry_after(headers))
+        return RateLimited(text, errors.rate_limit_wait(body, headers))
     if status >= 500:
         return CrmUnavailable(text)
     return Rejected(text)

@@ -1,6 +1,8 @@
 """One account's hubspot-api-client 12 APIs, and the single way the adapter
-calls them: with the current access token, a timeout, one attempt, SDK failures
-turned into our errors, and one refresh-and-retry when the token is refused.
+calls them: with the current access token and a timeout, each attempt paced by
+the portal's call budget ("search" bucket for searches, "api" for the rest), SDK
+failures turned into our errors, 429/5xx/timeouts retried by the retry policy,
+and one refresh-and-retry when the token is refused.
 
 The SDK builds a new API client (and connection pool) on every attribute access
 such as `client.crm.contacts.batch_api`, so the few APIs used are built once per
@@ -17,20 +19,35 @@ from urllib3.util.retry import Retry
 
 from app.crm.base import AccessRevoked, AccessTokens, AuthExpired
 from app.crm.hubspot import errors
+from app.crm.hubspot.config import API_BUCKET, SEARCH_BUCKET
+from app.crm.retry import OnCall, Pacer, RetryPolicy
 
 T = TypeVar("T")
 
-# One call = one attempt: no urllib3 retries and no redirects followed. Retrying
-# with backoff and rate limiting belong to the callers.
+# One SDK call = one HTTP attempt: no urllib3 retries (they skip POSTs and bypass
+# our pacing) and no redirects followed. `RetryPolicy` retries.
 NO_RETRIES = Retry(total=False, redirect=False)
+SEARCH_METHODS = {"do_search"}
 
 
 class AccountApis:
     """The SDK APIs of one account, pointed at `api_base_url`."""
 
-    def __init__(self, tokens: AccessTokens, api_base_url: str, timeout: float):
+    def __init__(
+        self,
+        tokens: AccessTokens,
+        api_base_url: str,
+        timeout: float,
+        *,
+        pacer: Pacer,
+        retry: RetryPolicy,
+        on_call: OnCall | None = None,
+    ) -> None:
         self._tokens = tokens
         self._timeout = timeout
+        self._pacer = pacer
+        self._retry = retry
+        self._on_call = on_call
         self._client = HubSpot(
             host=api_base_url,
             retry=NO_RETRIES,
@@ -43,8 +60,8 @@ class AccountApis:
         self._lock = threading.Lock()
 
     def api(self, name: str) -> Any:
-        """A cached SDK API: contacts_batch, contacts_basic, deals_basic,
-        properties_core, properties_groups or pipelines."""
+        """A cached SDK API: contacts_batch, contacts_basic, contacts_search,
+        deals_basic, properties_core, properties_groups or pipelines."""
         with self._lock:
             found = self._apis.get(name)
             if found is None:
@@ -56,6 +73,7 @@ class AccountApis:
         builders: dict[str, Callable[[], Any]] = {
             "contacts_batch": lambda: crm.contacts.batch_api,
             "contacts_basic": lambda: crm.contacts.basic_api,
+            "contacts_search": lambda: crm.contacts.search_api,
             "deals_basic": lambda: crm.deals.basic_api,
             "properties_core": lambda: crm.properties.core_api,
             "properties_groups": lambda: crm.properties.groups_api,
@@ -64,11 +82,13 @@ class AccountApis:
         return builders[name]()
 
     def call(self, name: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call `api(name).method(...)` authorised, with one refresh on 401.
+        """Call `api(name).method(...)` authorised, paced and retried, with one
+        refresh on 401.
 
         Returns the SDK's answer with its HTTP status: `(data, status)`.
         """
         api = self.api(name)
+        bucket = SEARCH_BUCKET if method in SEARCH_METHODS else API_BUCKET
 
         def attempt(token: str) -> Any:
             try:
@@ -84,7 +104,21 @@ class AccountApis:
                 raise errors.from_transport(failure) from None
             return data, status
 
-        return with_refresh(self._tokens, attempt)
+        return self.run(attempt, bucket)
+
+    def run(self, attempt: Callable[[str], T], bucket: str = API_BUCKET) -> T:
+        """`attempt(token)` for an HTTP call of this portal the SDK does not
+        make: paced, retried, and refreshed once on AuthExpired."""
+
+        def retried(token: str) -> T:
+            return self._retry.run(
+                lambda: attempt(token),
+                pacer=self._pacer,
+                bucket=bucket,
+                on_call=self._on_call,
+            )
+
+        return with_refresh(self._tokens, retried)
 
     def close(self) -> None:
         """Release the connection pools."""
