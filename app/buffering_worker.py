@@ -30,6 +30,7 @@ import selectors
 import socket
 import time
 from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from gunicorn.workers import base
@@ -41,6 +42,8 @@ IDLE_SECONDS = float(os.environ.get("WEB_IDLE_SECONDS", "30"))
 REQUEST_SECONDS = float(os.environ.get("WEB_REQUEST_SECONDS", "120"))
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _READ_SIZE = 256 * 1024
+# How long a refused upload's remaining bytes are read and dropped.
+LINGER_SECONDS = 2.0
 # Requests up to this size are read whatever the budget (1000 connections: 64 MiB).
 _SMALL = 64 * 1024
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -52,32 +55,21 @@ _TOO_LARGE_HEADERS = canned(
 )
 
 
+@dataclass(eq=False, slots=True)
 class _Connection:
     """One client: the bytes received, then the bytes to send back."""
 
-    __slots__ = (
-        "sock",
-        "addr",
-        "listener",
-        "frame",
-        "inbox",
-        "outbox",
-        "sent",
-        "opened",
-        "active",
-        "continued",
-    )
-
-    def __init__(self, sock: socket.socket, addr: Any, listener: Any, max_body: int):
-        self.sock = sock
-        self.addr = addr
-        self.listener = listener
-        self.frame = RequestFrame(max_body)
-        self.inbox = bytearray()
-        self.outbox = memoryview(b"")
-        self.sent = 0
-        self.opened = self.active = time.monotonic()
-        self.continued = False
+    sock: socket.socket
+    addr: Any
+    listener: Any
+    frame: RequestFrame
+    inbox: bytearray = field(default_factory=bytearray)
+    outbox: memoryview = field(default_factory=lambda: memoryview(b""))
+    sent: int = 0
+    opened: float = field(default_factory=time.monotonic)
+    active: float = field(default_factory=time.monotonic)
+    continued: bool = False
+    lingering: bool = False
 
     @property
     def held(self) -> int:
@@ -151,7 +143,7 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             return
         sock.setblocking(False)
-        conn = _Connection(sock, addr, listener, self.max_body)
+        conn = _Connection(sock, addr, listener, RequestFrame(self.max_body))
         self.connections[sock.fileno()] = conn
         if len(self.connections) >= self.cfg.worker_connections:
             self._listen(False)
@@ -159,6 +151,16 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
         self._receive(conn)  # the request often arrives with the connection
 
     def _receive(self, conn: _Connection) -> None:
+        if conn.lingering:
+            try:
+                dropped = conn.sock.recv(_READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                dropped = b""
+            if not dropped:
+                self._close(conn)
+            return
         if len(conn.inbox) < _SMALL:
             # Small requests (health checks, most API calls) are never held
             # back by large ones filling the budget.
@@ -208,8 +210,11 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
             self._close(conn)
             return
         sent = self._try_send(conn.sock, data)
-        if sent is None or sent == len(data):
+        if sent is None:
             self._close(conn)
+            return
+        if sent == len(data):
+            self._finish(conn)
             return
         conn.outbox = memoryview(data)
         conn.sent = sent
@@ -227,7 +232,25 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
         if sent:
             conn.active = time.monotonic()
         if conn.sent == len(conn.outbox):
+            self._finish(conn)
+
+    def _finish(self, conn: _Connection) -> None:
+        """The answer is out. A client still sending a body we refused would get
+        a reset instead of the answer if we closed now, so its bytes are read
+        and dropped for a moment first (as web servers' lingering close does)."""
+        if not conn.frame.cut_short:
             self._close(conn)
+            return
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._close(conn)
+            return
+        conn.lingering = True
+        conn.active = time.monotonic()
+        self.held -= len(conn.outbox) - conn.sent
+        conn.outbox, conn.sent = memoryview(b""), 0
+        self.selector.modify(conn.sock, selectors.EVENT_READ, conn)
 
     @staticmethod
     def _try_send(sock: socket.socket, data: bytes | memoryview) -> int | None:
@@ -255,8 +278,10 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
 
     def _expire(self, now: float) -> None:
         for conn in list(self.connections.values()):
-            if now - conn.active > IDLE_SECONDS or (
-                not conn.outbox and now - conn.opened > REQUEST_SECONDS
+            if (
+                (conn.lingering and now - conn.active > LINGER_SECONDS)
+                or (now - conn.active > IDLE_SECONDS)
+                or (not conn.outbox and now - conn.opened > REQUEST_SECONDS)
             ):
                 if conn.inbox and not conn.outbox:
                     self._try_send(conn.sock, _TIMED_OUT)  # best effort, once

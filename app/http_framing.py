@@ -46,13 +46,32 @@ class RequestFrame:
         self._phase = _SIZE
         self._left = 0
         self._decoded = 0
+        # A chunked body as decoded so far (at most max_body + 1 bytes), and
+        # whether it ended well (last chunk, or past the limit) or malformed.
+        self._chunked_body = bytearray()
+        self._chunked_done = False
+
+    def body(self, buffer: bytes | bytearray) -> bytes | None:
+        """The body for the app once `feed` said the request is whole: the bytes
+        of a declared length, or a chunked body decoded (cut one byte past the
+        limit when it is larger, which is all the app reads before refusing it).
+        None where gunicorn's parser must decide (malformed or ambiguous framing,
+        or a declared length over the limit, refused by its header)."""
+        if self.header_end < 0:
+            return None
+        if self._chunked:
+            return bytes(self._chunked_body) if self._chunked_done else None
+        if self._length > self.max_body:
+            return None
+        return bytes(buffer[self.header_end : self.header_end + self._length])
 
     @property
-    def body_length(self) -> int | None:
-        """The declared length of a whole, non-chunked body; None otherwise."""
-        if self.header_end < 0 or self._chunked or self._length > self.max_body:
-            return None
-        return self._length
+    def cut_short(self) -> bool:
+        """Whether the request was handed on before its body ended (over the
+        limit): the client may still be sending it."""
+        if self._chunked:
+            return self._decoded > self.max_body
+        return self._length > self.max_body
 
     @property
     def headers_done(self) -> bool:
@@ -121,10 +140,13 @@ class RequestFrame:
                 self._phase = _DATA if self._left else _TRAILERS
             elif self._phase == _DATA:
                 taken = min(self._left, size - self._pos)
+                room = self.max_body + 1 - len(self._chunked_body)
+                self._chunked_body += buffer[self._pos : self._pos + min(taken, room)]
                 self._pos += taken
                 self._left -= taken
                 self._decoded += taken
                 if self._decoded > self.max_body:
+                    self._chunked_done = True
                     return True
                 if self._left:
                     return False
@@ -137,8 +159,9 @@ class RequestFrame:
                 self._pos += 2
                 self._phase = _SIZE
             else:  # trailers: an empty line ends them
-                if buffer[self._pos : self._pos + 2] == b"\r\n":
-                    return True
-                if buffer.find(b"\r\n\r\n", self._pos) >= 0:
+                if buffer[self._pos : self._pos + 2] == b"\r\n" or (
+                    buffer.find(b"\r\n\r\n", self._pos) >= 0
+                ):
+                    self._chunked_done = True
                     return True
                 return size - self._pos > _LINE_LIMIT

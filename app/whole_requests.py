@@ -61,14 +61,10 @@ class WholeRequests:
         self, frame: RequestFrame, inbox: bytearray, addr: Any, listener: Any
     ) -> list[bytes]:
         """The response to the request in `inbox` (empty: close silently)."""
-        # A body of known length goes to the app as it is; gunicorn parses the
-        # head (and decodes a chunked body, reading it in 1 KiB steps).
-        length = frame.body_length
-        if length is None:
-            head, body = bytes(inbox), None
-        else:
-            head = bytes(inbox[: frame.header_end])
-            body = bytes(inbox[frame.header_end : frame.header_end + length])
+        # The body goes to the app as the bytes it is (a chunked one decoded);
+        # gunicorn parses the head, and the whole request where framing is bad.
+        body = frame.body(inbox)
+        head = bytes(inbox) if body is None else bytes(inbox[: frame.header_end])
         sink = _ResponseSink()
         req = None
         try:

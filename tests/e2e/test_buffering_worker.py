@@ -95,7 +95,7 @@ def _non_reader(service: Service) -> socket.socket:
 
 
 def _read_all(sock: socket.socket) -> bytes:
-    sock.settimeout(10)
+    sock.settimeout(30)
     data = bytearray()
     while chunk := sock.recv(1 << 16):
         data += chunk
@@ -104,7 +104,7 @@ def _read_all(sock: socket.socket) -> bytes:
 
 def _health_seconds(service: Service) -> float:
     start = time.perf_counter()
-    assert requests.get(f"{service.url}/health", timeout=5).status_code == 200
+    assert requests.get(f"{service.url}/health", timeout=15).status_code == 200
     return time.perf_counter() - start
 
 
@@ -126,7 +126,9 @@ def test_a_client_that_does_not_read_its_answer_holds_no_one(service: Service):
     try:
         time.sleep(1.0)  # the answer is ready and waiting on the client
         latencies = [_health_seconds(service) for _ in range(5)]
-        assert max(latencies) < 1.0, latencies
+        # Under a worker that writes answers itself this waits until the slow
+        # client reads (never, here); the bound leaves room for a loaded machine.
+        assert max(latencies) < 3.0, latencies
         answer = _whole_answer(_read_all(slow))
     finally:
         slow.close()
@@ -176,9 +178,9 @@ def test_stalled_bodies_stay_within_the_budget(service: Service) -> None:
             time.sleep(0.01)
         time.sleep(0.5)
         grown = service.worker_rss() - before
-        assert _health_seconds(service) < 1.0
+        assert _health_seconds(service) < 3.0
         small = requests.post(
-            f"{service.url}/config", json={"email": "small@example.com"}, timeout=5
+            f"{service.url}/config", json={"email": "small@example.com"}, timeout=15
         )
         assert small.status_code == 201, small.text
     finally:

@@ -124,3 +124,29 @@ def test_a_client_that_stops_sending_loses_its_connection(
             answer += chunk
         assert time.monotonic() - start < 5
         assert answer.startswith(b"HTTP/1.1 408 "), answer
+
+
+def test_a_refused_upload_that_keeps_coming_still_gets_its_413(server: str) -> None:
+    """The client keeps sending its oversized body after the answer: closing at
+    once would reset the connection and lose the 413 (lingering close)."""
+    with _connect(server) as sock:
+        sock.sendall(
+            b"POST /leads HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (20 * LIMIT)
+        )
+        sock.settimeout(0.05)
+        answer = b""
+        for _ in range(19):  # all but the last piece: the server never sees it whole
+            try:
+                sock.sendall(b"a" * LIMIT)
+            except (BlockingIOError, TimeoutError):
+                pass
+            try:
+                answer += sock.recv(4096)
+            except TimeoutError:
+                pass
+        sock.settimeout(5)
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert TOO_LARGE.encode() in answer
