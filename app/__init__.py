@@ -33,13 +33,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_routes(app: Flask) -> None:
-    from app.web import api, config_api, hubspot
+    from app.web import api, config_api, hubspot, hubspot_webhooks
     from app.web.errors import register_error_handlers, register_request_ids
 
     register_request_ids(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(config_api.bp)
     app.register_blueprint(hubspot.bp)
+    app.register_blueprint(hubspot_webhooks.bp)
     register_error_handlers(app)
 
 

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, select
+import orjson
+from sqlalchemy import Insert, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.crm.hubspot.webhooks import IncomingEvent, should_drop
@@ -112,35 +114,27 @@ class HubSpotInbox:
         self._app_id = app_id
         self._portals = portals or PortalCache()
         self._clock = clock
-        self._statements: dict[str, Insert] = {}
+        self._statements: dict[str, _CompiledInsert] = {}
 
     def accept(self, events: Sequence[IncomingEvent]) -> AcceptResult:
         """Store each new event once; returns the counts."""
-        dropped = 0
-        kept = []
-        for event in events:
-            if should_drop(event, self._app_id):
-                dropped += 1
-            else:
-                kept.append(event)
+        app_id = self._app_id
+        kept = [event for event in events if not should_drop(event, app_id)]
+        dropped = len(events) - len(kept)
         accounts = self._accounts({event.portal_id for event in kept})
-        rows: dict[tuple[int, str], dict[str, Any]] = {}
-        duplicates = 0
-        now = self._clock()
+        new: dict[tuple[int, str], IncomingEvent] = {}
         for event in kept:
             pk = accounts.get(event.portal_id)
             if pk is None:
                 dropped += 1
-            elif (pk, event.dedupe_key) in rows:
-                duplicates += 1
             else:
-                rows[(pk, event.dedupe_key)] = _row(pk, event, now)
-        if not rows:
-            return AcceptResult(0, duplicates, dropped)
-        stored_in = self._insert(rows)
+                new.setdefault((pk, event.dedupe_key), event)
+        if not new:
+            return AcceptResult(0, len(events) - dropped, dropped)
+        stored_in = self._insert(new)
         stored = sum(stored_in.values())
         self._wake(stored_in)
-        return AcceptResult(stored, duplicates + len(rows) - stored, dropped)
+        return AcceptResult(stored, len(events) - dropped - stored, dropped)
 
     def _accounts(self, portals: set[str]) -> dict[str, int | None]:
         """Installed account pk per portal (None: unknown or uninstalled)."""
@@ -159,31 +153,37 @@ class HubSpotInbox:
             found.update(answers)
         return found
 
-    def _insert(self, rows: dict[tuple[int, str], dict[str, Any]]) -> dict[int, int]:
-        """Insert in one transaction; new rows per account pk. Rows go in key
-        order, so concurrent deliveries of the same events lock in the same
-        order (PostgreSQL would otherwise deadlock them)."""
+    def _insert(self, new: dict[tuple[int, str], IncomingEvent]) -> dict[int, int]:
+        """Insert in one transaction; returns the new rows per account pk.
+
+        Rows go in key order, so concurrent deliveries of the same events lock
+        in the same order (PostgreSQL would otherwise deadlock them). The
+        statement is SQLAlchemy's dialect insert compiled once and run as one
+        driver-level executemany: per-row parameter handling in SQLAlchemy
+        would cost more than the insert itself.
+        """
         stored: dict[int, int] = {}
+        now = self._clock()
         with self._sessions.begin() as session:
-            statement = self._statement(session.get_bind().dialect.name)
-            result = session.execute(statement, [rows[key] for key in sorted(rows)])
-            for (pk,) in result:
-                stored[pk] = stored.get(pk, 0) + 1
+            connection = session.connection()
+            insert = self._statement(connection.dialect)
+            by_account: dict[int, list[IncomingEvent]] = {}
+            for key in sorted(new):
+                by_account.setdefault(key[0], []).append(new[key])
+            for pk, events in by_account.items():
+                result = connection.exec_driver_sql(
+                    insert.sql, insert.parameters(pk, events, now)
+                )
+                if result.rowcount > 0:
+                    stored[pk] = result.rowcount
         return stored
 
-    def _statement(self, dialect: str) -> Insert:
-        statement = self._statements.get(dialect)
-        if statement is None:
-            make = _INSERTS.get(dialect)
-            if make is None:
-                raise RuntimeError(f"the inbox does not support {dialect}")
-            statement = (
-                make(_EVENTS)
-                .on_conflict_do_nothing(index_elements=["account_pk", "dedupe_key"])
-                .returning(_EVENTS.c.account_pk)
-            )
-            self._statements[dialect] = statement
-        return statement
+    def _statement(self, dialect: Dialect) -> "_CompiledInsert":
+        compiled = self._statements.get(dialect.name)
+        if compiled is None:
+            compiled = _CompiledInsert(dialect)
+            self._statements[dialect.name] = compiled
+        return compiled
 
     def _wake(self, stored_in: Mapping[int, int]) -> None:
         """Queue one sync per portal with new events, if that task exists yet."""
@@ -204,18 +204,74 @@ class HubSpotInbox:
                 )
 
 
-def _row(pk: int, event: IncomingEvent, now: datetime) -> dict[str, Any]:
-    return {
-        "account_pk": pk,
-        "dedupe_key": event.dedupe_key,
-        "kind": event.kind,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "payload": event.payload,
-        "occurred_at": event.occurred_at,
-        "received_at": now,
-        "status": PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "last_error": None,
-    }
+class _CompiledInsert:
+    """INSERT … ON CONFLICT (account_pk, dedupe_key) DO NOTHING for one dialect.
+
+    Values go through the column types' own conversions, so rows are stored
+    exactly as the ORM stores them (SQLite keeps datetimes as text and compares
+    them as text); the payload is JSON text.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        make = _INSERTS.get(dialect.name)
+        if make is None:
+            raise RuntimeError(f"the inbox does not support {dialect.name}")
+        columns = [column.name for column in _EVENTS.columns if column.name != "id"]
+        statement = (
+            make(_EVENTS)
+            .inline()  # no RETURNING of the generated ids
+            .values({name: bindparam(name) for name in columns})
+            .on_conflict_do_nothing(index_elements=["account_pk", "dedupe_key"])
+        )
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self._positions = compiled.positiontup  # None: named parameters
+        identity: Callable[[Any], Any] = _same
+        self._convert = {
+            name: _EVENTS.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            or identity
+            for name in columns
+        }
+        self._convert["payload"] = _json_text
+
+    def parameters(
+        self, pk: int, events: Sequence[IncomingEvent], now: datetime
+    ) -> list[Any]:
+        """The rows of one account's new events, in the driver's form."""
+        convert = self._convert
+        shared = {
+            "account_pk": pk,
+            "received_at": now,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": None,
+        }
+        shared = {name: convert[name](value) for name, value in shared.items()}
+        dedupe_key, kind = convert["dedupe_key"], convert["kind"]
+        object_type, object_id = convert["object_type"], convert["object_id"]
+        occurred_at = convert["occurred_at"]
+        rows = [
+            {
+                **shared,
+                "dedupe_key": dedupe_key(event.dedupe_key),
+                "kind": kind(event.kind),
+                "object_type": object_type(event.object_type),
+                "object_id": object_id(event.object_id),
+                "payload": _json_text(event.payload),
+                "occurred_at": occurred_at(event.occurred_at),
+            }
+            for event in events
+        ]
+        positions = self._positions
+        if positions is None:
+            return rows
+        return [tuple(map(row.__getitem__, positions)) for row in rows]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
