@@ -15,12 +15,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config_client import ConfigApiClient
+from app.crm.hubspot.config import RATES as HUBSPOT_RATES
 from app.crm.hubspot.config import HubSpotConfig
+from app.crm.ratelimit import RateLimiter
 from app.crypto import SecretBox
 from app.db import make_engine, make_session_factory
 from app.mail import mailer_from_settings
 from app.queue import JobQueue, make_huey
 from app.services.crm.hubspot_app import HubSpotApp
+from app.services.crm.inbox import HubSpotInbox
 from app.services.crm.install_states import InstallStates
 from app.services.crm.sync import RecordSync
 from app.services.keys import LeadKeys
@@ -59,6 +62,8 @@ class Services:
     # The HubSpot app, where HUBSPOT_CLIENT_ID and _SECRET are set and the Config
     # API's accounts live here (each portal is one of its clients).
     hubspot: HubSpotApp | None
+    # Where HubSpot's webhook events are stored (with `hubspot`).
+    hubspot_inbox: HubSpotInbox | None
     score_history_days: int
     uninstall_purge_days: int
     uninstall_check_minutes: int
@@ -100,7 +105,7 @@ def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
         )
     configs = ClientConfigCache(source, settings["WEIGHTS_CACHE_TTL_SECONDS"])
     recorder = ScoreRecorder(sessions, lead_keys)
-    hubspot = None
+    hubspot = hubspot_inbox = None
     if accounts is not None and settings["HUBSPOT_CLIENT_ID"]:
         states = InstallStates(sessions, settings["SECRET_KEY"])
         hubspot = HubSpotApp(
@@ -110,6 +115,11 @@ def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
             states,
             RecordSync(sessions, lead_keys),
             tasks,
+            # One budget per portal, shared by every process through Redis.
+            RateLimiter(HUBSPOT_RATES, redis_url=settings["REDIS_URL"] or None),
+        )
+        hubspot_inbox = HubSpotInbox(
+            sessions, tasks, settings["HUBSPOT_APP_ID"] or None
         )
     return Services(
         engine=engine,
@@ -124,6 +134,7 @@ def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
         accounts=accounts,
         outbox=outbox,
         hubspot=hubspot,
+        hubspot_inbox=hubspot_inbox,
         score_history_days=settings["SCORE_HISTORY_DAYS"],
         uninstall_purge_days=settings["UNINSTALL_PURGE_DAYS"],
         uninstall_check_minutes=settings["UNINSTALL_CHECK_MINUTES"],

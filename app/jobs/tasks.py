@@ -67,9 +67,23 @@ def register_tasks(services: Services) -> None:
                 queue.enqueue("sync_account", account_pk=account_pk)
             for account_pk in hubspot.unfinished_backfills():
                 queue.enqueue("backfill_account", account_pk=account_pk)
+            for account_pk in hubspot.installed_pks():
+                if hubspot.weights_changed(account_pk):
+                    queue.enqueue("rescore_account", account_pk=account_pk)
+
+        @huey.task(retries=2, retry_delay=60, name="rescore_account")
+        def rescore_account(account_pk: int) -> None:
+            hubspot.rescore(account_pk)
+
+        @huey.periodic_task(crontab(minute="7", hour="2"), name="rescore_daily")
+        def rescore_daily() -> None:
+            # Recency decays with the calendar: every record, once a day.
+            for account_pk in hubspot.installed_pks():
+                queue.enqueue("rescore_account", account_pk=account_pk)
 
         queue.register("sync_account", sync_account)
         queue.register("backfill_account", backfill_account)
+        queue.register("rescore_account", rescore_account)
 
         @huey.periodic_task(crontab(minute="53", hour="4"), name="purge_uninstalled")
         def purge_uninstalled() -> None:

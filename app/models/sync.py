@@ -82,6 +82,9 @@ class CrmRecord(Base):
     top_factors: Mapped[str | None] = mapped_column(Text, default=None)
     explanation: Mapped[str | None] = mapped_column(Text, default=None)
     weights_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Fingerprint of the weights and label bands it was scored with: when the
+    # account's differ, its records are rescored.
+    scored_with: Mapped[int | None] = mapped_column(Integer, default=None)
     # When the written score last changed (conturs_scored_at), and when the
     # inputs were last read from the CRM.
     scored_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column("top_factors", sa.Text(), nullable=True),
         sa.Column("explanation", sa.Text(), nullable=True),
         sa.Column("weights_version", sa.Integer(), nullable=True),
+        sa.Column("scored_with", sa.Integer(), nullable=True),
         sa.Column(
             "scored_at", app.models.base.UtcDateTime(timezone=True), nullable=True
         ),

@@ -13,19 +13,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from app import create_app
 from app.container import services_of
 from app.crypto import SecretBox, SecretUnreadableError, generate_key
-from app.migrations import upgrade
 from app.models import Client, CrmAccount
 from app.sandbox import HubSpotSandbox
-from app.sandbox.hubspot.appconfig import AppConfig
 from app.services.crm.tokens import TokenRegistry
-from tests.conftest import TEST_ENCRYPTION_KEY, app_settings, close_app
+from tests.conftest import TEST_ENCRYPTION_KEY, close_app
+from tests.crm_app.conftest import TEST_BASE_URL, app_on, started_sandbox
 
 HUB = 48213377
-CLIENT_ID, CLIENT_SECRET = "conturs-test-client", "conturs-test-secret"
-BASE = "http://localhost:8082"
+BASE = TEST_BASE_URL
 OUR_PROPERTIES = {
     "conturs_score",
     "conturs_label",
@@ -38,38 +35,19 @@ OUR_PROPERTIES = {
 
 @pytest.fixture
 def hubspot() -> Iterator[HubSpotSandbox]:
-    sandbox = HubSpotSandbox(
-        app_config=AppConfig(
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            redirect_urls=[f"{BASE}/hubspot/oauth/callback"],
-        )
-    )
-    sandbox.start()
+    sandbox = started_sandbox()
     sandbox.create_account(HUB)
     yield sandbox
     sandbox.stop()
 
 
 def _app(database_url: str, instance: Path, hubspot: HubSpotSandbox, **extra) -> Flask:
-    return create_app(
-        app_settings(
-            instance,
-            DATABASE_URL=database_url,
-            PUBLIC_BASE_URL=BASE,
-            HUBSPOT_CLIENT_ID=CLIENT_ID,
-            HUBSPOT_CLIENT_SECRET=CLIENT_SECRET,
-            HUBSPOT_API_BASE_URL=hubspot.base_url,
-            HUBSPOT_AUTHORIZE_URL=f"{hubspot.base_url}/oauth/authorize",
-            **extra,
-        )
-    )
+    return app_on(database_url, instance, hubspot, **extra)
 
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path, hubspot: HubSpotSandbox) -> Iterator[Flask]:
     application = _app(database_url, tmp_path / "instance", hubspot)
-    upgrade(services_of(application).engine)
     yield application
     close_app(application)
 

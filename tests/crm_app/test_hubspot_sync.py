@@ -12,17 +12,15 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from app import create_app
 from app.container import services_of
-from app.migrations import upgrade
-from app.models import CrmAccount, CrmEvent, CrmRecord
+from app.models import Client, CrmAccount, CrmEvent, CrmRecord
 from app.sandbox import HubSpotSandbox
-from app.sandbox.hubspot.appconfig import AppConfig
-from tests.conftest import app_settings, close_app
+from app.scoring import FACTOR_KEYS
+from tests.conftest import close_app
+from tests.crm_app.conftest import TEST_BASE_URL, app_on, started_sandbox
 
 HUB = 48213378
-CLIENT_ID, CLIENT_SECRET = "conturs-sync-client", "conturs-sync-secret"
-BASE = "http://localhost:8082"
+BASE = TEST_BASE_URL
 SCORE_PROPERTIES = [
     "conturs_score",
     "conturs_label",
@@ -35,14 +33,7 @@ SCORE_PROPERTIES = [
 
 @pytest.fixture
 def hubspot() -> Iterator[HubSpotSandbox]:
-    sandbox = HubSpotSandbox(
-        app_config=AppConfig(
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            redirect_urls=[f"{BASE}/hubspot/oauth/callback"],
-        )
-    )
-    sandbox.start()
+    sandbox = started_sandbox()
     sandbox.create_account(HUB)
     sandbox.seed(HUB, contacts=230, deals=10)
     yield sandbox
@@ -51,18 +42,7 @@ def hubspot() -> Iterator[HubSpotSandbox]:
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path, hubspot: HubSpotSandbox) -> Iterator[Flask]:
-    application = create_app(
-        app_settings(
-            tmp_path / "instance",
-            DATABASE_URL=database_url,
-            PUBLIC_BASE_URL=BASE,
-            HUBSPOT_CLIENT_ID=CLIENT_ID,
-            HUBSPOT_CLIENT_SECRET=CLIENT_SECRET,
-            HUBSPOT_API_BASE_URL=hubspot.base_url,
-            HUBSPOT_AUTHORIZE_URL=f"{hubspot.base_url}/oauth/authorize",
-        )
-    )
-    upgrade(services_of(application).engine)
+    application = app_on(database_url, tmp_path / "instance", hubspot)
     yield application
     close_app(application)
 
@@ -173,3 +153,26 @@ def test_an_event_for_a_deleted_contact_is_settled(app, hubspot):
     _event(app, account_pk, "99999999999", "c" * 64)
     result = services_of(app).hubspot.sync(account_pk)
     assert (result.events, result.contacts_read, result.written) == (1, 0, 0)
+
+
+def test_new_weights_rescore_from_stored_inputs_without_reading(app, hubspot):
+    account_pk = _install(app, hubspot)
+    hubspot_app = services_of(app).hubspot
+    assert hubspot_app.weights_changed(account_pk) is False
+    with services_of(app).sessions.begin() as session:
+        account = session.get(CrmAccount, account_pk)
+        client = session.get(Client, account.client_id)
+        # Everything on lead status: most scores move.
+        client.pinned_weights = {
+            key: (1.0 if key == "lead_status" else 0.0) for key in FACTOR_KEYS
+        }
+    assert hubspot_app.weights_changed(account_pk) is True
+    calls_before = hubspot.calls(HUB)
+    written = hubspot_app.rescore(account_pk)
+    assert written > 0
+    calls = {k: v - calls_before.get(k, 0) for k, v in hubspot.calls(HUB).items()}
+    assert not any("read" in k or k.startswith("GET") for k, v in calls.items() if v)
+    assert hubspot_app.weights_changed(account_pk) is False
+    assert hubspot_app.rescore(account_pk) == 0  # nothing moved since
+    scores = {c["conturs_score"] for c in _contacts(hubspot).values()}
+    assert scores <= {"0", "10", "30", "50", "70", "100"}

@@ -8,7 +8,8 @@ or not.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,6 +20,8 @@ from app.crm.base import CrmError, FieldSetup, Tokens
 from app.crm.hubspot import oauth
 from app.crm.hubspot.client import HubSpotAccount
 from app.crm.hubspot.config import HubSpotConfig
+from app.crm.ratelimit import RateLimiter
+from app.crm.retry import CallTally
 from app.crypto import SecretBox
 from app.models.base import utcnow
 from app.models.crm import INSTALLED, CrmAccount
@@ -70,6 +73,7 @@ class HubSpotApp(PortalLifecycle):
         states: InstallStates,
         sync: RecordSync,
         tasks: TaskQueue,
+        limiter: RateLimiter,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -79,6 +83,7 @@ class HubSpotApp(PortalLifecycle):
         self._states = states
         self._sync = sync
         self._tasks = tasks
+        self._limiter = limiter
         self._clock = clock
         self.tokens = TokenRegistry(self._account_tokens)
 
@@ -151,9 +156,26 @@ class HubSpotApp(PortalLifecycle):
 
     # -- calls to a portal ----------------------------------------------------
 
-    def client(self, account_pk: int) -> HubSpotAccount:
-        """The adapter for one installed portal, with its shared tokens."""
-        return HubSpotAccount(self.config, self.tokens.of(account_pk))
+    def client(
+        self, account_pk: int, on_call: Callable[[str], None] | None = None
+    ) -> HubSpotAccount:
+        """The adapter for one installed portal: its shared tokens, and the
+        portal's call budget (shared by every process through Redis if set)."""
+        return HubSpotAccount(
+            self.config,
+            self.tokens.of(account_pk),
+            limiter=self._limiter.for_account(f"hubspot:{account_pk}"),
+            on_call=on_call,
+        )
+
+    @contextmanager
+    def _counted(self, account_pk: int) -> Iterator[HubSpotAccount]:
+        """The adapter, with its calls counted into the portal's success rate."""
+        tally = CallTally()
+        try:
+            yield self.client(account_pk, tally)
+        finally:
+            self._sync.record_calls(account_pk, tally.counts())
 
     def account_pk(self, account_id: str) -> int:
         """The row id of an installed portal; NotFound otherwise."""
@@ -194,17 +216,29 @@ class HubSpotApp(PortalLifecycle):
                 "uninstalled_at": _iso(account.uninstalled_at),
                 "last_checked_at": _iso(account.last_checked_at),
                 "last_error": account.last_error,
+                **self._sync.status(account.id),
             }
 
     # -- keeping scores in sync -------------------------------------------------
 
     def sync(self, account_pk: int) -> DrainResult:
         """Apply the portal's due inbox events (a worker task)."""
-        return self._sync.drain(account_pk, self.client(account_pk))
+        with self._counted(account_pk) as crm:
+            return self._sync.drain(account_pk, crm)
 
     def backfill(self, account_pk: int, pages: int = 10) -> bool:
         """Score more of the portal's existing contacts; True once all are done."""
-        return self._sync.backfill(account_pk, self.client(account_pk), pages)
+        with self._counted(account_pk) as crm:
+            return self._sync.backfill(account_pk, crm, pages)
+
+    def rescore(self, account_pk: int) -> int:
+        """Rescore the portal from stored inputs; returns the records written."""
+        with self._counted(account_pk) as crm:
+            return self._sync.rescore(account_pk, crm)
+
+    def weights_changed(self, account_pk: int) -> bool:
+        """Whether the portal's weights moved since its records were scored."""
+        return self._sync.weights_changed(account_pk)
 
     def unfinished_backfills(self) -> list[int]:
         """Installed portals whose backfill has not reached the end."""

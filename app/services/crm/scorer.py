@@ -8,6 +8,7 @@ inputs, for rescoring without reading the CRM, and their score history) in the
 same transaction that settles the events they came from.
 """
 
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -62,7 +63,13 @@ class ContactScoring:
         with self._sessions.begin() as session:
             for item in scored:
                 if item.write.ref not in failed:
-                    _remember(session, account_pk, item, config.version)
+                    _remember(
+                        session,
+                        account_pk,
+                        item,
+                        config.version,
+                        fingerprint_of(config),
+                    )
             record_scores(
                 session,
                 [
@@ -149,8 +156,18 @@ class _Scored:
     contact: CrmContact
 
 
+def fingerprint_of(config: ClientConfig) -> int:
+    """A 31-bit fingerprint of what decides scores and labels: weights, bands."""
+    described = repr((config.weights, config.bands, config.method))
+    return zlib.crc32(described.encode()) & 0x7FFFFFFF
+
+
 def _remember(
-    session: Session, account_pk: int, item: _Scored, version: int | None
+    session: Session,
+    account_pk: int,
+    item: _Scored,
+    version: int | None,
+    fingerprint: int,
 ) -> None:
     ref = item.write.ref
     record = session.get(CrmRecord, (account_pk, ref.object_type, ref.record_id))
@@ -169,6 +186,7 @@ def _remember(
     record.top_factors = item.write.top_factors
     record.explanation = item.write.explanation
     record.weights_version = version
+    record.scored_with = fingerprint
 
 
 def _storable(lead: dict[str, Any]) -> dict[str, Any]:

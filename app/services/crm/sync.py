@@ -21,14 +21,14 @@ this module is the same for every CRM.
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.crm.base import CrmAccount, CrmContact, CrmError, RecordRef
-from app.models.sync import FAILED, PENDING, CrmEvent, CrmSync
-from app.services.crm.scorer import ContactScoring
+from app.models.sync import FAILED, PENDING, CrmEvent, CrmRecord, CrmSync
+from app.services.crm.rescore import Rescoring
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class DrainResult:
     retry_later: bool
 
 
-class RecordSync(ContactScoring):
+class RecordSync(Rescoring):
     """Drains inboxes and backfills accounts, for any CRM adapter."""
 
     # -- inbox ------------------------------------------------------------------
@@ -164,6 +164,49 @@ class RecordSync(ContactScoring):
                 return True
         return False
 
+    def status(self, account_pk: int) -> dict[str, object]:
+        """Progress and health of the account's sync, for operators."""
+        with self._sessions() as session:
+            state = session.get(CrmSync, account_pk)
+            counts = dict(
+                session.execute(
+                    select(CrmEvent.status, func.count())
+                    .where(CrmEvent.account_pk == account_pk)
+                    .group_by(CrmEvent.status)
+                ).all()
+            )
+            scored = session.scalar(
+                select(func.count())
+                .select_from(CrmRecord)
+                .where(CrmRecord.account_pk == account_pk)
+            )
+        calls = state.api_calls if state else 0
+        failures = state.api_failures if state else 0
+        return {
+            "contacts_scored": scored or 0,
+            "backfill": {
+                "done": state.backfill_done if state else 0,
+                "total": state.backfill_total if state else None,
+                "finished": bool(state and state.backfill_finished_at),
+            },
+            "inbox": {
+                "pending": counts.get(PENDING, 0),
+                "failed": counts.get(FAILED, 0),
+            },
+            "api_success_rate": round(1 - failures / calls, 4) if calls else None,
+            "last_rescored_at": _iso(state.last_rescored_at if state else None),
+        }
+
+    def record_calls(self, account_pk: int, counts: dict[str, int]) -> None:
+        """Add a run's CRM call outcomes to the account's success rate."""
+        total = sum(counts.values())
+        if not total:
+            return
+        with self._sessions.begin() as session:
+            state = _sync_state(session, account_pk)
+            state.api_calls += total
+            state.api_failures += total - counts.get("ok", 0)
+
     def finished_backfills(self) -> list[int]:
         """Accounts whose backfill reached the end."""
         with self._sessions() as session:
@@ -184,6 +227,10 @@ class RecordSync(ContactScoring):
             state.backfill_total = None
             state.backfill_started_at = None
             state.backfill_finished_at = None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def _sync_state(session: Session, account_pk: int) -> CrmSync:
