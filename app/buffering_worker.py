@@ -2,15 +2,12 @@
 clients cost memory, never the worker.
 
 A sync worker reads a request itself: two clients sending a body one byte a
-second stall two sync workers and with them the service. Threads (gthread) absorb
-as many slow clients as they have threads, but cost scoring requests 20-40 % more
-worker CPU in our measurements (GIL hand-offs between the thread reading and the
-thread scoring). This worker keeps the sync worker's one thread and adds what a
-buffering proxy does: one non-blocking loop accepts connections and reads them
-as bytes arrive; a request goes to the app only when it is whole (framing:
-app/http_framing.py), and runs to the end like in a sync worker; its response is
-written back by the same loop. Scoring never waits on a client, and a client
-never waits on another client's bytes.
+second stall two sync workers and the service. Threads (gthread) cost scoring
+requests 20-40 % more worker CPU (GIL hand-offs). This worker keeps the sync
+worker's one thread and adds what a buffering proxy does: one non-blocking loop
+accepts connections and reads them as bytes arrive; a request goes to the app
+only when whole (app/http_framing.py) and runs to the end as in a sync worker;
+the same loop writes its response back.
 
 Bounds: at most `worker_connections` open connections (beyond that, new ones wait
 in the listen backlog); a connection sending or reading nothing for
@@ -24,7 +21,6 @@ sync worker does (one request per connection; app/whole_requests.py).
 Plain HTTP only: TLS ends at the platform's proxy.
 """
 
-import errno
 import os
 import selectors
 import socket
@@ -36,23 +32,23 @@ from typing import Any
 from gunicorn.workers import base
 
 from app.http_framing import HeadersTooLarge, RequestFrame
-from app.whole_requests import WholeRequests, canned
+from app.whole_requests import (
+    CONTINUE,
+    TIMED_OUT,
+    TOO_LARGE_HEADERS,
+    WholeRequests,
+    send_now,
+)
 
 IDLE_SECONDS = float(os.environ.get("WEB_IDLE_SECONDS", "30"))
 REQUEST_SECONDS = float(os.environ.get("WEB_REQUEST_SECONDS", "120"))
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _READ_SIZE = 256 * 1024
+_ACCEPTS = 8
 # How long a refused upload's remaining bytes are read and dropped.
 LINGER_SECONDS = 2.0
 # Requests up to this size are read whatever the budget (1000 connections: 64 MiB).
 _SMALL = 64 * 1024
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_TIMED_OUT = canned(
-    "408 Request Timeout", "Request incomplete: the client stopped sending"
-)
-_TOO_LARGE_HEADERS = canned(
-    "431 Request Header Fields Too Large", "Request header section too large"
-)
 
 
 @dataclass(eq=False, slots=True)
@@ -70,6 +66,7 @@ class _Connection:
     active: float = field(default_factory=time.monotonic)
     continued: bool = False
     lingering: bool = False
+    watched: bool = False  # registered with the selector
 
     @property
     def held(self) -> int:
@@ -86,7 +83,7 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
         self.paused: deque[_Connection] = deque()
         self.held = 0
         self.listening = False
-        self.expired_at = 0.0
+        self.expired_at = self.notified_at = 0.0
         self.max_body = DEFAULT_MAX_BODY
         super().init_process()
 
@@ -118,7 +115,10 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
 
     def _turn(self) -> None:
         """One pass of the loop: heartbeat, ready sockets, expired connections."""
-        self.notify()
+        now = time.monotonic()
+        if now - self.notified_at >= 1.0:  # a syscall: not on every request
+            self.notified_at = now
+            self.notify()
         for key, mask in self.selector.select(timeout=1.0):
             if key.data is None:
                 self._accept(key.fileobj)
@@ -136,19 +136,27 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
     # -- accepting and receiving --------------------------------------------------
 
     def _accept(self, listener: Any) -> None:
-        if len(self.connections) >= self.cfg.worker_connections:
-            return  # at the limit: the listener is unregistered until one closes
-        try:
-            sock, addr = listener.accept()
-        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-            return
+        # Several per wake-up, as a sync worker does, while connections wait.
+        for _ in range(_ACCEPTS):
+            if len(self.connections) >= self.cfg.worker_connections:
+                return  # at the limit: the listener is unwatched until one closes
+            try:
+                sock, addr = listener.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            self._open(sock, addr, listener)
+
+    def _open(self, sock: socket.socket, addr: Any, listener: Any) -> None:
         sock.setblocking(False)
         conn = _Connection(sock, addr, listener, RequestFrame(self.max_body))
         self.connections[sock.fileno()] = conn
         if len(self.connections) >= self.cfg.worker_connections:
             self._listen(False)
-        self.selector.register(sock, selectors.EVENT_READ, conn)
-        self._receive(conn)  # the request often arrives with the connection
+        # The request often arrives with the connection: then it is answered
+        # without the selector ever watching this socket.
+        self._receive(conn)
+        if not conn.watched and sock.fileno() in self.connections:
+            self._watch(conn, selectors.EVENT_READ)
 
     def _receive(self, conn: _Connection) -> None:
         if conn.lingering:
@@ -186,7 +194,7 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
         try:
             whole = conn.frame.feed(conn.inbox)
         except HeadersTooLarge:
-            self._respond(conn, [_TOO_LARGE_HEADERS])
+            self._respond(conn, [TOO_LARGE_HEADERS])
             return
         if whole:
             inbox, conn.inbox = conn.inbox, bytearray()
@@ -196,7 +204,7 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
         elif conn.frame.expects_continue and conn.frame.headers_done:
             if not conn.continued:
                 conn.continued = True
-                self._try_send(conn.sock, _CONTINUE)
+                send_now(conn.sock, CONTINUE)
 
     # -- running the app ----------------------------------------------------------
 
@@ -205,25 +213,28 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
     def _respond(self, conn: _Connection, parts: list[bytes]) -> None:
         self.held -= len(conn.inbox)
         conn.inbox = bytearray()
-        data = b"".join(parts)
-        if not data:
+        total = sum(map(len, parts))
+        if not total:
             self._close(conn)
             return
-        sent = self._try_send(conn.sock, data)
+        # Headers and body in one call, without joining them first: a large
+        # answer is copied once, by the kernel, when it fits the socket buffer.
+        sent = send_now(conn.sock, parts if len(parts) <= 64 else [b"".join(parts)])
         if sent is None:
             self._close(conn)
             return
-        if sent == len(data):
+        if sent == total:
             self._finish(conn)
             return
+        data = b"".join(parts)
         conn.outbox = memoryview(data)
         conn.sent = sent
         self.held += len(data) - sent
         conn.active = time.monotonic()
-        self.selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
+        self._watch(conn, selectors.EVENT_WRITE)
 
     def _send(self, conn: _Connection) -> None:
-        sent = self._try_send(conn.sock, conn.outbox[conn.sent :])
+        sent = send_now(conn.sock, conn.outbox[conn.sent :])
         if sent is None:
             self._close(conn)
             return
@@ -250,31 +261,28 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
         conn.active = time.monotonic()
         self.held -= len(conn.outbox) - conn.sent
         conn.outbox, conn.sent = memoryview(b""), 0
-        self.selector.modify(conn.sock, selectors.EVENT_READ, conn)
-
-    @staticmethod
-    def _try_send(sock: socket.socket, data: bytes | memoryview) -> int | None:
-        """Bytes the kernel took now; None when the client is gone."""
-        try:
-            return sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            return 0
-        except OSError as error:
-            if error.errno not in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN):
-                raise
-            return None
+        self._watch(conn, selectors.EVENT_READ)
 
     # -- bounds -------------------------------------------------------------------
 
+    def _watch(self, conn: _Connection, events: int) -> None:
+        if conn.watched:
+            self.selector.modify(conn.sock, events, conn)
+        else:
+            self.selector.register(conn.sock, events, conn)
+            conn.watched = True
+
     def _pause(self, conn: _Connection) -> None:
-        self.selector.unregister(conn.sock)
+        if conn.watched:
+            self.selector.unregister(conn.sock)
+            conn.watched = False
         self.paused.append(conn)
 
     def _resume(self) -> None:
         while self.paused and self.held < self.budget:
             conn = self.paused.popleft()
             if conn.sock.fileno() in self.connections:
-                self.selector.register(conn.sock, selectors.EVENT_READ, conn)
+                self._watch(conn, selectors.EVENT_READ)
 
     def _expire(self, now: float) -> None:
         for conn in list(self.connections.values()):
@@ -284,7 +292,7 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
                 or (not conn.outbox and now - conn.opened > REQUEST_SECONDS)
             ):
                 if conn.inbox and not conn.outbox:
-                    self._try_send(conn.sock, _TIMED_OUT)  # best effort, once
+                    send_now(conn.sock, TIMED_OUT)  # best effort, once
                 self._close(conn)
 
     def _listen(self, on: bool) -> None:
@@ -303,10 +311,8 @@ class BufferingWorker(WholeRequests, base.Worker):  # type: ignore[misc]
         if self.connections.pop(fileno, None) is None:
             return
         self.held -= conn.held
-        try:
+        if conn.watched:
             self.selector.unregister(conn.sock)
-        except (KeyError, ValueError):
-            pass  # paused: not registered
         conn.sock.close()
         if self.alive and len(self.connections) < self.cfg.worker_connections:
             self._listen(True)

@@ -7,8 +7,10 @@ service answers exactly as under the sync worker; only the socket is replaced by
 a sink, and a body of known length is handed to the app as the bytes it is.
 """
 
+import errno
 import io
 import json
+import socket
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +27,15 @@ def canned(status: str, message: str) -> bytes:
         f"HTTP/1.1 {status}\r\nConnection: close\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
+
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+TIMED_OUT = canned(
+    "408 Request Timeout", "Request incomplete: the client stopped sending"
+)
+TOO_LARGE_HEADERS = canned(
+    "431 Request Header Fields Too Large", "Request header section too large"
+)
 
 
 class _ResponseSink:
@@ -120,3 +131,15 @@ class WholeRequests:
                 self.cfg.post_request(self, req, environ, resp)
             except Exception:
                 self.log.exception("Exception in post_request hook")
+
+
+def send_now(sock: socket.socket, data: bytes | memoryview | list[bytes]) -> int | None:
+    """Bytes the kernel took now; None when the client is gone."""
+    try:
+        return sock.sendmsg(data) if isinstance(data, list) else sock.send(data)
+    except (BlockingIOError, InterruptedError):
+        return 0
+    except OSError as error:
+        if error.errno not in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN):
+            raise
+        return None
