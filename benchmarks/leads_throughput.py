@@ -95,6 +95,42 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def serve(
+    env: dict[str, str], port: int, workers: int | None, worker_class: str | None = None
+) -> subprocess.Popen:
+    """gunicorn with the production config on `port`, once /health answers."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            # The production settings and hooks (Procfile, conturs serve).
+            "-c",
+            "python:app.gunicorn_conf",
+            *(["-w", str(workers)] if workers else []),
+            *(["-k", worker_class] if worker_class else []),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "app:create_app()",
+        ],
+        env=env,
+        cwd=REPO,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/health")
+            if connection.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("service did not start")
+
+
 def start_service(workdir: str, workers: int, worker_class: str | None) -> tuple:
     """Serve on a fresh SQLite database; `worker_class` None keeps the config's."""
     env = dict(
@@ -117,38 +153,7 @@ def start_service(workdir: str, workers: int, worker_class: str | None) -> tuple
     )
     client = json.loads(created.stdout)
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            # The production settings and hooks (Procfile, conturs serve).
-            "-c",
-            "python:app.gunicorn_conf",
-            "-w",
-            str(workers),
-            *(["-k", worker_class] if worker_class else []),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "app:create_app()",
-        ],
-        env=env,
-        cwd=REPO,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/health")
-            if connection.getresponse().status == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        server.kill()
-        raise RuntimeError("service did not start")
+    server = serve(env, port, workers, worker_class)
     return server, port, client
 
 

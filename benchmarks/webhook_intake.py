@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import orjson  # noqa: E402
-from leads_throughput import free_port, workers_cpu_seconds  # noqa: E402
+from leads_throughput import free_port, serve, workers_cpu_seconds  # noqa: E402
 
 from app.sandbox.hubspot.signing import headers as signed_headers  # noqa: E402
 
@@ -222,37 +222,6 @@ def flush_queue(env: dict[str, str]) -> None:
     make_huey(env, env["INSTANCE_PATH"]).flush()
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int | None):
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "python:app.gunicorn_conf",
-            *(["-w", str(workers)] if workers else []),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "app:create_app()",
-        ],
-        env=env,
-        cwd=REPO,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/health")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("service did not start")
-
-
 def run(args: argparse.Namespace, workdir: str, database_url: str) -> dict:
     from app.crypto import generate_key
 
@@ -277,7 +246,7 @@ def run(args: argparse.Namespace, workdir: str, database_url: str) -> dict:
         capture_output=True,
     )
     install_portal(env)
-    server = start_gunicorn(env, port, args.workers)
+    server = serve(env, port, args.workers)
     try:
         load_before = os.getloadavg()
         # Requests per second per connection; 0: back to back.
