@@ -60,7 +60,10 @@ class ContactScoring:
         failures = crm.write_scores(writes) if writes else []
         failed = {f.ref for f in failures}
         retry = [f.ref for f in failures if f.retryable]
+        fingerprint = fingerprint_of(config)
         with self._sessions.begin() as session:
+            # One query for the batch's stored records, not one per record.
+            known = _records(session, account_pk, [s.write.ref for s in scored])
             for item in scored:
                 if item.write.ref not in failed:
                     _remember(
@@ -68,7 +71,8 @@ class ContactScoring:
                         account_pk,
                         item,
                         config.version,
-                        fingerprint_of(config),
+                        fingerprint,
+                        known.get(item.write.ref.record_id),
                     )
             record_scores(
                 session,
@@ -162,15 +166,31 @@ def fingerprint_of(config: ClientConfig) -> int:
     return zlib.crc32(described.encode()) & 0x7FFFFFFF
 
 
+def _records(
+    session: Session, account_pk: int, refs: Sequence[RecordRef]
+) -> dict[str, CrmRecord]:
+    ids = [ref.record_id for ref in refs]
+    if not ids:
+        return {}
+    found = session.scalars(
+        select(CrmRecord).where(
+            CrmRecord.account_pk == account_pk,
+            CrmRecord.object_type == refs[0].object_type,
+            CrmRecord.record_id.in_(ids),
+        )
+    )
+    return {record.record_id: record for record in found}
+
+
 def _remember(
     session: Session,
     account_pk: int,
     item: _Scored,
     version: int | None,
     fingerprint: int,
+    record: CrmRecord | None,
 ) -> None:
     ref = item.write.ref
-    record = session.get(CrmRecord, (account_pk, ref.object_type, ref.record_id))
     if record is None:
         record = CrmRecord(
             account_pk=account_pk, object_type=ref.object_type, record_id=ref.record_id

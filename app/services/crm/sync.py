@@ -193,6 +193,7 @@ class RecordSync(Rescoring):
                 "pending": counts.get(PENDING, 0),
                 "failed": counts.get(FAILED, 0),
             },
+            "api_calls": {"attempts": calls, "not_ok": failures},
             "api_success_rate": round(1 - failures / calls, 4) if calls else None,
             "last_rescored_at": _iso(state.last_rescored_at if state else None),
         }
