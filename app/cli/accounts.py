@@ -65,10 +65,33 @@ def accounts_show(ctx: _Context, crm: str, account_id: str) -> None:
 @click.option("--country", default=None)
 @click.option("--icp-industry", "icp_industries", multiple=True)
 @click.option("--icp-company-sizes", default=None)
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="FIELD=PROPERTY",
+    help="Read a lead field from another CRM property (FIELD= resets it).",
+)
 @pass_context
-def accounts_configure(ctx: _Context, crm: str, account_id: str, **stated: Any) -> None:
-    """State what the account's business is, so similar-client learning can start."""
+def accounts_configure(
+    ctx: _Context, crm: str, account_id: str, mapping: tuple[str, ...], **stated: Any
+) -> None:
+    """State what the account's business is, so similar-client learning can start,
+    and where its lead fields are read from."""
+    if mapping:
+        pairs = [item.partition("=") for item in mapping]
+        if any(not sep for _, sep, _ in pairs):
+            _fail("--map takes FIELD=PROPERTY")
+        try:
+            current = _hubspot(ctx).set_mapping(
+                account_id, {f.strip(): (p.strip() or None) for f, _, p in pairs}
+            )
+        except DomainError as error:
+            _fail(error.message)
+        click.echo(json.dumps({"mapping": current, "rescoring": True}))
     changes = {key: value for key, value in stated.items() if value not in (None, ())}
+    if not changes:
+        return
     if "icp_industries" in changes:
         changes["icp_industries"] = list(changes["icp_industries"])
     config = ctx.services.accounts

@@ -16,6 +16,7 @@ from app.container import services_of
 from app.models import Client, CrmAccount, CrmEvent, CrmRecord
 from app.sandbox import HubSpotSandbox
 from app.scoring import FACTOR_KEYS
+from app.services.errors import InvalidInput
 from tests.conftest import close_app
 from tests.crm_app.conftest import TEST_BASE_URL, app_on, started_sandbox
 
@@ -176,3 +177,38 @@ def test_new_weights_rescore_from_stored_inputs_without_reading(app, hubspot):
     assert hubspot_app.rescore(account_pk) == 0  # nothing moved since
     scores = {c["conturs_score"] for c in _contacts(hubspot).values()}
     assert scores <= {"0", "10", "30", "50", "70", "100"}
+
+
+def test_a_mapping_override_reads_a_field_from_the_portals_property(app, hubspot):
+    account_pk = _install(app, hubspot)
+    token = hubspot.mint_tokens(HUB)["access_token"]
+    created = requests.post(
+        f"{hubspot.base_url}/crm/v3/properties/contacts",
+        json={
+            "name": "role_title",
+            "label": "Role",
+            "type": "string",
+            "fieldType": "text",
+            "groupName": "contactinformation",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert created.status_code == 201, created.text
+    contact_id = next(iter(_contacts(hubspot)))
+    hubspot.act.update_contact(HUB, contact_id, role_title="Chief Revenue Officer")
+    hubspot_app = services_of(app).hubspot
+    with pytest.raises(InvalidInput):
+        hubspot_app.set_mapping(str(HUB), {"shoe_size": "role_title"})
+    with pytest.raises(InvalidInput):
+        hubspot_app.set_mapping(str(HUB), {"job_title": "conturs_score"})
+
+    # Jobs run inline here: the backfill that re-reads every contact runs now.
+    assert hubspot_app.set_mapping(str(HUB), {"job_title": "role_title"}) == {
+        "job_title": "role_title"
+    }
+    with services_of(app).sessions() as session:
+        record = session.get(CrmRecord, (account_pk, "contacts", contact_id))
+        assert record.lead["job_title"] == "Chief Revenue Officer"
+    assert hubspot_app.describe(str(HUB))["mapping"] == {"job_title": "role_title"}
+    assert hubspot_app.set_mapping(str(HUB), {"job_title": None}) == {}

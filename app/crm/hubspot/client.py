@@ -59,7 +59,13 @@ class HubSpotAccount:
         tokens: AccessTokens,
         limiter: AccountLimit | None = None,
         on_call: OnCall | None = None,
+        mapping_overrides: dict[str, str] | None = None,
     ) -> None:
+        # Lead field -> the portal's property to read it from, instead of ours.
+        self._overrides = dict(mapping_overrides or {})
+        self._properties = sorted(
+            {*mapping.MAPPED_PROPERTIES, *self._overrides.values()}
+        )
         self._base = config.api_base_url
         self._timeout = config.timeout_seconds
         self._apis = AccountApis(
@@ -71,6 +77,9 @@ class HubSpotAccount:
             on_call=on_call,
         )
         self._stages = StageBook(self._pipeline_stages)
+
+    def _contact(self, record: Any) -> CrmContact | None:
+        return _contact(record, self._overrides)
 
     def close(self) -> None:
         """Release the connection pools."""
@@ -89,7 +98,7 @@ class HubSpotAccount:
                 inputs=[
                     SimplePublicObjectId(id=i) for i in ids[start : start + BATCH_LIMIT]
                 ],
-                properties=list(mapping.MAPPED_PROPERTIES),
+                properties=self._properties,
                 properties_with_history=[],
             )
             # A 207 lists the ids that do not exist; they are simply not returned.
@@ -99,7 +108,7 @@ class HubSpotAccount:
                 batch_read_input_simple_public_object_id=body,
                 archived=False,
             )
-            contacts += [_contact(record) for record in answer.results or []]
+            contacts += [self._contact(record) for record in answer.results or []]
         return [contact for contact in contacts if contact is not None]
 
     def list_contacts(
@@ -115,10 +124,10 @@ class HubSpotAccount:
             "get_page",
             limit=min(max(int(limit), 1), BATCH_LIMIT),
             after=cursor,
-            properties=list(mapping.MAPPED_PROPERTIES),
+            properties=self._properties,
             archived=False,
         )
-        contacts = [_contact(record) for record in page.results or []]
+        contacts = [self._contact(record) for record in page.results or []]
         following = getattr(getattr(page.paging, "next", None), "after", None)
         return RecordPage(
             contacts=[contact for contact in contacts if contact is not None],
@@ -233,11 +242,13 @@ def _contact_ids(refs: Sequence[RecordRef]) -> list[str]:
     return list(seen)
 
 
-def _contact(record: Any) -> CrmContact | None:
+def _contact(record: Any, overrides: dict[str, str]) -> CrmContact | None:
     record_id = mapping.record_id_of(None if record.id is None else str(record.id))
     if record_id is None:
         return None
-    return mapping.to_contact(record_id, record.properties, record.updated_at)
+    return mapping.to_contact(
+        record_id, record.properties, record.updated_at, overrides
+    )
 
 
 def _associated_contacts(associations: Any) -> list[str]:

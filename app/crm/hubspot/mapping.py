@@ -77,11 +77,36 @@ MAX_METHOD_CHARS = 200
 MAX_COUNT = 10**9
 
 
+def default_properties() -> dict[str, str]:
+    """Lead field -> the HubSpot property the default mapping reads it from."""
+    return {
+        **{field: name for name, field in TEXT_FIELDS.items()},
+        **{field: name for name, field in COUNT_FIELDS.items()},
+        **{field: name for name, field in DATE_FIELDS.items()},
+        "lead_status": "hs_lead_status",
+        "employee_count": "numemployees",
+    }
+
+
 def to_contact(
-    record_id: str, properties: dict[str, Any] | None, updated_at: Any
+    record_id: str,
+    properties: dict[str, Any] | None,
+    updated_at: Any,
+    overrides: dict[str, str] | None = None,
 ) -> CrmContact:
-    """A HubSpot contact as our CrmContact."""
+    """A HubSpot contact as our CrmContact; `overrides` (lead field -> property)
+    read a field from another property than the default mapping's."""
     values = properties if isinstance(properties, dict) else {}
+    if overrides:
+        defaults = default_properties()
+        values = {
+            **values,
+            **{
+                defaults[f]: values.get(p)
+                for f, p in overrides.items()
+                if f in defaults
+            },
+        }
     return CrmContact(
         ref=RecordRef("contacts", record_id),
         lead=to_lead(values),

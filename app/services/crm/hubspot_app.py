@@ -8,6 +8,7 @@ or not.
 """
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from app.crm.base import CrmError, FieldSetup, Tokens
 from app.crm.hubspot import oauth
 from app.crm.hubspot.client import HubSpotAccount
 from app.crm.hubspot.config import HubSpotConfig
+from app.crm.hubspot.mapping import default_properties
 from app.crm.ratelimit import RateLimiter
 from app.crm.retry import CallTally
 from app.crypto import SecretBox
@@ -38,6 +40,8 @@ from app.services.errors import InvalidInput, NotFound, Unavailable
 from app.services.tasks import TaskQueue
 
 CRM = "hubspot"
+# HubSpot's internal property names: lower case, digits and underscores.
+_PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
 log = logging.getLogger(__name__)
 
 # What a missing optional scope switches off, in the words of the status page.
@@ -166,7 +170,27 @@ class HubSpotApp(PortalLifecycle):
             self.tokens.of(account_pk),
             limiter=self._limiter.for_account(f"hubspot:{account_pk}"),
             on_call=on_call,
+            mapping_overrides=self._sync.mapping(account_pk),
         )
+
+    def set_mapping(self, account_id: str, changes: dict[str, str | None]) -> dict:
+        """Read lead fields from other properties of the portal (None: back to
+        the default); every contact is then read and scored again."""
+        known = default_properties()
+        for field_name, name in changes.items():
+            if field_name not in known:
+                raise InvalidInput(
+                    f"unknown lead field {field_name!r}; one of: {', '.join(known)}"
+                )
+            if name is not None and (
+                not _PROPERTY_NAME.fullmatch(name) or name.startswith("conturs_")
+            ):
+                raise InvalidInput(f"{name!r} is not a HubSpot property to read")
+        pk = self.account_pk(account_id)
+        mapping = self._sync.set_mapping(pk, changes)
+        self._sync.restart_backfill(pk)
+        self._tasks.enqueue("backfill_account", account_pk=pk)
+        return mapping
 
     @contextmanager
     def _counted(self, account_pk: int) -> Iterator[HubSpotAccount]:

@@ -193,6 +193,7 @@ class RecordSync(Rescoring):
                 "pending": counts.get(PENDING, 0),
                 "failed": counts.get(FAILED, 0),
             },
+            "mapping": dict(state.mapping or {}) if state else {},
             "api_calls": {"attempts": calls, "not_ok": failures},
             "api_success_rate": round(1 - failures / calls, 4) if calls else None,
             "last_rescored_at": _iso(state.last_rescored_at if state else None),
@@ -207,6 +208,22 @@ class RecordSync(Rescoring):
             state = _sync_state(session, account_pk)
             state.api_calls += total
             state.api_failures += total - counts.get("ok", 0)
+
+    def mapping(self, account_pk: int) -> dict[str, str]:
+        """The account's mapping overrides (lead field -> CRM property)."""
+        with self._sessions() as session:
+            state = session.get(CrmSync, account_pk)
+            return dict(state.mapping or {}) if state else {}
+
+    def set_mapping(
+        self, account_pk: int, changes: dict[str, str | None]
+    ) -> dict[str, str]:
+        """Apply override changes (None removes one); returns the new mapping."""
+        with self._sessions.begin() as session:
+            state = _sync_state(session, account_pk)
+            mapping = {**(state.mapping or {}), **changes}
+            state.mapping = {k: v for k, v in mapping.items() if v is not None}
+            return dict(state.mapping)
 
     def finished_backfills(self) -> list[int]:
         """Accounts whose backfill reached the end."""
