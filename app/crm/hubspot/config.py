@@ -12,6 +12,8 @@ from app.crm.retry import RetryPolicy
 
 # What the app cannot work without: read and write contacts, create our contact
 # properties, and read deals (and their pipelines) for outcomes.
+# The name accounts of this CRM are stored under.
+CRM = "hubspot"
 REQUIRED_SCOPES = (
     "oauth",
     "crm.objects.contacts.read",

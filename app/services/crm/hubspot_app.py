@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.crm.base import CrmError, FieldSetup, Tokens
 from app.crm.hubspot import oauth
 from app.crm.hubspot.client import HubSpotAccount
-from app.crm.hubspot.config import HubSpotConfig
+from app.crm.hubspot.config import CRM, HubSpotConfig
 from app.crm.hubspot.mapping import default_properties
 from app.crm.ratelimit import RateLimiter
 from app.crm.retry import CallTally
@@ -34,12 +34,12 @@ from app.services.crm.accounts import (
 )
 from app.services.crm.hubspot_lifecycle import PortalLifecycle
 from app.services.crm.install_states import InstallStates
+from app.services.crm.scorer import iso_or_none
 from app.services.crm.sync import DrainResult, RecordSync
 from app.services.crm.tokens import AccountTokens, TokenRegistry
 from app.services.errors import InvalidInput, NotFound, Unavailable
 from app.services.tasks import TaskQueue
 
-CRM = "hubspot"
 # HubSpot's internal property names: lower case, digits and underscores.
 _PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
 log = logging.getLogger(__name__)
@@ -236,9 +236,9 @@ class HubSpotApp(PortalLifecycle):
                 if account.status == INSTALLED
                 else [],
                 "installed_by": account.installed_by,
-                "installed_at": _iso(account.installed_at),
-                "uninstalled_at": _iso(account.uninstalled_at),
-                "last_checked_at": _iso(account.last_checked_at),
+                "installed_at": iso_or_none(account.installed_at),
+                "uninstalled_at": iso_or_none(account.uninstalled_at),
+                "last_checked_at": iso_or_none(account.last_checked_at),
                 "last_error": account.last_error,
                 **self._sync.status(account.id),
             }
@@ -306,7 +306,3 @@ class HubSpotApp(PortalLifecycle):
             account = session.get(CrmAccount, account_pk)
             if account is not None:
                 account.last_error = problem[:2000]
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.crm.base import AccessRevoked, CrmError
 from app.crm.hubspot import oauth
-from app.crm.hubspot.config import HubSpotConfig
+from app.crm.hubspot.config import CRM, HubSpotConfig
 from app.crypto import SecretBox
 from app.models.crm import INSTALLED, UNINSTALLED, CrmAccount
 from app.services.crm.accounts import find_account, mark_uninstalled, purge_account
@@ -23,7 +23,6 @@ from app.services.crm.install_states import InstallStates
 from app.services.crm.tokens import TokenRegistry
 from app.services.errors import NotFound
 
-CRM = "hubspot"
 log = logging.getLogger(__name__)
 
 

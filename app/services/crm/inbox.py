@@ -23,13 +23,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.crm.hubspot.config import CRM
 from app.crm.hubspot.webhooks import IncomingEvent, should_drop
 from app.models.base import utcnow
 from app.models.crm import INSTALLED, CrmAccount
 from app.models.sync import PENDING, CrmEvent
 from app.services.tasks import TaskQueue
 
-CRM = "hubspot"
 WAKE_TASK = "sync_account"
 log = logging.getLogger(__name__)
 

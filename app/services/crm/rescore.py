@@ -5,17 +5,13 @@ label, top factors or explanation move are written.
 """
 
 from collections.abc import Iterator
-from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.crm.base import CrmAccount, CrmContact, RecordRef, StoredScore
-from app.models import Client
-from app.models.crm import CrmAccount as AccountRow
-from app.models.sync import CrmRecord, CrmSync
-from app.services.crm.scorer import ContactScoring, fingerprint_of
-from app.services.scoring.configs import config_of
+from app.models.sync import CrmRecord
+from app.services.crm.scorer import ContactScoring, fingerprint_of, sync_state
 
 BATCH = 100
 
@@ -29,32 +25,22 @@ class Rescoring(ContactScoring):
         for contacts in self._stored_batches(account_pk):
             written += self._score_and_write(account_pk, crm, contacts, [])[0]
         with self._sessions.begin() as session:
-            state = session.get(CrmSync, account_pk)
-            if state is None:
-                state = CrmSync(account_pk=account_pk, backfill_done=0, mapping={})
-                session.add(state)
-            state.last_rescored_at = self._clock()
+            sync_state(session, account_pk).last_rescored_at = self._clock()
         return written
 
     def weights_changed(self, account_pk: int) -> bool:
         """Whether some record was scored with other weights than the published."""
+        try:
+            _account, config = self._account_config(account_pk)
+        except LookupError:
+            return False
+        current = fingerprint_of(config)
         with self._sessions() as session:
-            account = session.get(AccountRow, account_pk)
-            client = session.get(Client, account.client_id) if account else None
-            if client is None:
-                return False
-            current = fingerprint_of(config_of(session, client))
             query = select(CrmRecord.record_id).where(
                 CrmRecord.account_pk == account_pk,
                 or_(CrmRecord.scored_with.is_(None), CrmRecord.scored_with != current),
             )
             return session.scalars(query.limit(1)).first() is not None
-
-    def last_rescored(self, account_pk: int) -> datetime | None:
-        """When the account was last rescored from stored inputs."""
-        with self._sessions() as session:
-            state = session.get(CrmSync, account_pk)
-            return state.last_rescored_at if state else None
 
     def _stored_batches(self, account_pk: int) -> Iterator[list[CrmContact]]:
         after = ""

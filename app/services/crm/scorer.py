@@ -21,7 +21,7 @@ from app.crm.base import CrmAccount, CrmContact, RecordRef, ScoreWrite
 from app.models import Client
 from app.models.base import utcnow
 from app.models.crm import CrmAccount as AccountRow
-from app.models.sync import DONE, FAILED, CrmEvent, CrmRecord
+from app.models.sync import DONE, FAILED, CrmEvent, CrmRecord, CrmSync
 from app.scoring import compute_score
 from app.scoring.engine import read_lead
 from app.services.crm.explain import explanation, top_factors
@@ -158,6 +158,21 @@ class _Scored:
     values: tuple[float, ...]
     changed: bool
     contact: CrmContact
+
+
+def sync_state(session: Session, account_pk: int) -> CrmSync:
+    """The account's sync state row, created on first use."""
+    state = session.get(CrmSync, account_pk)
+    if state is None:
+        state = CrmSync(account_pk=account_pk, backfill_done=0, mapping={})
+        session.add(state)
+        session.flush()
+    return state
+
+
+def iso_or_none(moment: datetime | None) -> str | None:
+    """A moment for JSON output, or None."""
+    return moment.isoformat() if moment else None
 
 
 def fingerprint_of(config: ClientConfig) -> int:

@@ -21,14 +21,14 @@ this module is the same for every CRM.
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from app.crm.base import CrmAccount, CrmContact, CrmError, RecordRef
 from app.models.sync import FAILED, PENDING, CrmEvent, CrmRecord, CrmSync
 from app.services.crm.rescore import Rescoring
+from app.services.crm.scorer import iso_or_none, sync_state
 
 log = logging.getLogger(__name__)
 
@@ -68,19 +68,6 @@ class RecordSync(Rescoring):
             self._retry(ids, str(error), error.retryable)
             return DrainResult(len(ids), 0, 0, True)
         return DrainResult(len(ids), len(contacts), written, bool(failed))
-
-    def pending(self, account_pk: int) -> int:
-        """Contact events of the account still to apply."""
-        with self._sessions() as session:
-            return len(
-                session.scalars(
-                    select(CrmEvent.id).where(
-                        CrmEvent.account_pk == account_pk,
-                        CrmEvent.status == PENDING,
-                        CrmEvent.kind.in_(RESCORE_KINDS),
-                    )
-                ).all()
-            )
 
     def _claim(self, account_pk: int, limit: int) -> list[tuple[int, str | None]]:
         now = self._clock()
@@ -143,7 +130,7 @@ class RecordSync(Rescoring):
         """Score up to `pages` more pages of the account's contacts; True when the
         backfill has reached the end."""
         with self._sessions.begin() as session:
-            state = _sync_state(session, account_pk)
+            state = sync_state(session, account_pk)
             if state.backfill_finished_at is not None:
                 return True
             if state.backfill_started_at is None:
@@ -154,7 +141,7 @@ class RecordSync(Rescoring):
             self._score_and_write(account_pk, crm, page.contacts, [])
             cursor = page.next_cursor
             with self._sessions.begin() as session:
-                state = _sync_state(session, account_pk)
+                state = sync_state(session, account_pk)
                 state.backfill_cursor = cursor
                 state.backfill_done += len(page.contacts)
                 if cursor is None:
@@ -196,7 +183,7 @@ class RecordSync(Rescoring):
             "mapping": dict(state.mapping or {}) if state else {},
             "api_calls": {"attempts": calls, "not_ok": failures},
             "api_success_rate": round(1 - failures / calls, 4) if calls else None,
-            "last_rescored_at": _iso(state.last_rescored_at if state else None),
+            "last_rescored_at": iso_or_none(state.last_rescored_at if state else None),
         }
 
     def record_calls(self, account_pk: int, counts: dict[str, int]) -> None:
@@ -205,7 +192,7 @@ class RecordSync(Rescoring):
         if not total:
             return
         with self._sessions.begin() as session:
-            state = _sync_state(session, account_pk)
+            state = sync_state(session, account_pk)
             state.api_calls += total
             state.api_failures += total - counts.get("ok", 0)
 
@@ -220,7 +207,7 @@ class RecordSync(Rescoring):
     ) -> dict[str, str]:
         """Apply override changes (None removes one); returns the new mapping."""
         with self._sessions.begin() as session:
-            state = _sync_state(session, account_pk)
+            state = sync_state(session, account_pk)
             mapping = {**(state.mapping or {}), **changes}
             state.mapping = {k: v for k, v in mapping.items() if v is not None}
             return dict(state.mapping)
@@ -239,22 +226,9 @@ class RecordSync(Rescoring):
     def restart_backfill(self, account_pk: int) -> None:
         """Walk every contact again from the first (after an install)."""
         with self._sessions.begin() as session:
-            state = _sync_state(session, account_pk)
+            state = sync_state(session, account_pk)
             state.backfill_cursor = None
             state.backfill_done = 0
             state.backfill_total = None
             state.backfill_started_at = None
             state.backfill_finished_at = None
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def _sync_state(session: Session, account_pk: int) -> CrmSync:
-    state = session.get(CrmSync, account_pk)
-    if state is None:
-        state = CrmSync(account_pk=account_pk, backfill_done=0, mapping={})
-        session.add(state)
-        session.flush()
-    return state
