@@ -17,12 +17,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import requests  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -43,19 +42,8 @@ def install(app, hubspot: HubSpotSandbox) -> int:
     """Click through the consent page like a browser; the account's row id."""
     web = app.test_client()
     authorize = web.get("/hubspot/install").headers["Location"]
-    params = {k: v[0] for k, v in parse_qs(urlparse(authorize).query).items()}
-    answer = requests.post(
-        f"{hubspot.base_url}/oauth/authorize",
-        data={
-            **params,
-            "hub_id": str(HUB),
-            "user": "ops@bench.example",
-            "decision": "allow",
-        },
-        allow_redirects=False,
-        timeout=30,
-    )
-    back = urlparse(answer.headers["Location"])
+    redirect = hubspot.approve(authorize, HUB, "ops@bench.example")
+    back = urlparse(redirect)
     landed = web.get(f"{back.path}?{back.query}")
     if landed.status_code != 302:
         raise RuntimeError(f"install failed: {landed.status_code} {landed.text[:300]}")

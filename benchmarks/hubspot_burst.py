@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -174,18 +173,8 @@ def install(base: str, hubspot: HubSpotSandbox) -> None:
     with requests.Session() as browser:
         start = browser.get(f"{base}/hubspot/install", allow_redirects=False)
         authorize = start.headers["Location"]
-        params = {k: v[0] for k, v in parse_qs(urlparse(authorize).query).items()}
-        decided = browser.post(
-            f"{hubspot.base_url}/oauth/authorize",
-            data={
-                **params,
-                "hub_id": str(HUB),
-                "user": "ops@burst.example",
-                "decision": "allow",
-            },
-            allow_redirects=False,
-        )
-        landed = browser.get(decided.headers["Location"], allow_redirects=False)
+        redirect = hubspot.approve(authorize, HUB, "ops@burst.example")
+        landed = browser.get(redirect, allow_redirects=False)
         if landed.status_code != 302:
             raise RuntimeError(f"install failed: {landed.status_code}")
 

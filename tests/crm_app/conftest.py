@@ -5,7 +5,6 @@ at that server), and portals installed through the sandbox's consent page."""
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
@@ -63,16 +62,7 @@ def consent(
         )
         assert start.status_code == 302, start.text
         authorize = start.headers["Location"]
-        params = {k: v[0] for k, v in parse_qs(urlparse(authorize).query).items()}
-        assert browser.get(authorize, timeout=10).status_code == 200
-        decided = browser.post(
-            f"{hubspot.base_url}/oauth/authorize",
-            data={**params, "hub_id": str(hub_id), "user": user, "decision": "allow"},
-            allow_redirects=False,
-            timeout=10,
-        )
-        assert decided.status_code == 302, decided.text
-        callback = decided.headers["Location"]
+        callback = hubspot.approve(authorize, hub_id, user)
         assert callback.startswith(f"{base_url}/hubspot/oauth/callback?")
         return browser.get(callback, timeout=30)
 

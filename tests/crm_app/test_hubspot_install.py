@@ -63,23 +63,8 @@ def _consent(web: FlaskClient, hubspot: HubSpotSandbox, decision: str = "allow")
     assert start.status_code == 302
     authorize = start.headers["Location"]
     assert authorize.startswith(f"{hubspot.base_url}/oauth/authorize?")
-    params = {k: v[0] for k, v in parse_qs(urlparse(authorize).query).items()}
-    with requests.Session() as browser:
-        page = browser.get(authorize, timeout=5)
-        assert page.status_code == 200, page.text
-        answer = browser.post(
-            f"{hubspot.base_url}/oauth/authorize",
-            data={
-                **params,
-                "hub_id": str(HUB),
-                "user": "owner@acme-robotics.com",
-                "decision": decision,
-            },
-            allow_redirects=False,
-            timeout=5,
-        )
-    assert answer.status_code == 302, answer.text
-    back = urlparse(answer.headers["Location"])
+    redirect = hubspot.approve(authorize, HUB, "owner@acme-robotics.com", decision)
+    back = urlparse(redirect)
     assert (
         f"{back.scheme}://{back.netloc}{back.path}" == f"{BASE}/hubspot/oauth/callback"
     )

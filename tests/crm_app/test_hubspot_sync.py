@@ -5,7 +5,7 @@ when the score did not change — not even when the same event runs twice."""
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -51,19 +51,8 @@ def app(database_url: str, tmp_path: Path, hubspot: HubSpotSandbox) -> Iterator[
 def _install(app: Flask, hubspot: HubSpotSandbox) -> int:
     web = app.test_client()
     authorize = web.get("/hubspot/install").headers["Location"]
-    params = {k: v[0] for k, v in parse_qs(urlparse(authorize).query).items()}
-    answer = requests.post(
-        f"{hubspot.base_url}/oauth/authorize",
-        data={
-            **params,
-            "hub_id": str(HUB),
-            "user": "ops@northwind-logistics.com",
-            "decision": "allow",
-        },
-        allow_redirects=False,
-        timeout=5,
-    )
-    back = urlparse(answer.headers["Location"])
+    redirect = hubspot.approve(authorize, HUB, "ops@northwind-logistics.com")
+    back = urlparse(redirect)
     assert web.get(f"{back.path}?{back.query}").status_code == 302
     with services_of(app).sessions() as session:
         return session.scalars(select(CrmAccount.id)).one()

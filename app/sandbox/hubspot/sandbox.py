@@ -6,6 +6,9 @@ app did. The same operations are served over HTTP under `/_control/` (see
 import random
 import threading
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
 
 from app.sandbox.clock import Clock, SystemClock
 from app.sandbox.hubspot import api, defaults, model
@@ -195,3 +198,29 @@ class HubSpotSandbox(PortalControls):
         from app.sandbox.seed import seed_hubspot
 
         return seed_hubspot(self, hub_id, contacts, deals, seed, companies)
+
+    def approve(
+        self, authorize_url: str, hub_id: int, user: str, decision: str = "allow"
+    ) -> str:
+        """Act as the user on the consent page an app sent them to, over HTTP:
+        open it, pick the portal and connect (or cancel); the URL HubSpot
+        redirects back to, with the code or the error and the state."""
+        params = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+        with requests.Session() as browser:
+            page = browser.get(authorize_url, timeout=30)
+            if page.status_code != 200:
+                raise RuntimeError(f"consent page: {page.status_code} {page.text}")
+            answer = browser.post(
+                f"{self.base_url}/oauth/authorize",
+                data={
+                    **params,
+                    "hub_id": str(hub_id),
+                    "user": user,
+                    "decision": decision,
+                },
+                allow_redirects=False,
+                timeout=30,
+            )
+        if answer.status_code != 302:
+            raise RuntimeError(f"consent: {answer.status_code} {answer.text}")
+        return answer.headers["Location"]
