@@ -17,6 +17,10 @@ Outcome = Literal["won", "lost", "open"]
 # Our field keys, in the order the CRM shows the fields; FieldSetup.codes maps
 # each to the CRM's own field name or code.
 FIELD_KEYS = ("score", "label", "top_factors", "explanation", "method", "scored_at")
+# Outcome signals a record itself can show, each named by the feedback action it
+# becomes: "converted" (e.g. a customer lifecycle stage where deals are not used),
+# "bounced" (hard bounce), "replied", "clicked".
+SIGNALS = ("converted", "bounced", "replied", "clicked")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,10 @@ class CrmContact:
     stored: StoredScore
     company_id: str | None
     updated_at: datetime | None
+    # Outcome signals the CRM shows on the record now (a subset of SIGNALS), as
+    # the adapter reads them; the services turn a signal that newly appears into
+    # feedback once.
+    signals: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
