@@ -25,7 +25,7 @@ class Delivery:
 
 
 class ConfigApiClient:
-    """POST /config and POST /feedback against one Config API."""
+    """POST /config and POST / DELETE /feedback against one Config API."""
 
     def __init__(self, base_url: str, timeout: float = 3.0) -> None:
         root = base_url.rstrip("/")
@@ -57,9 +57,16 @@ class ConfigApiClient:
 
     def send_feedback(self, payload: dict[str, Any]) -> Delivery:
         """Deliver one feedback message."""
+        return self._feedback("POST", payload)
+
+    def remove_feedback(self, payload: dict[str, Any]) -> Delivery:
+        """Deliver one removal of feedback (DELETE /feedback)."""
+        return self._feedback("DELETE", payload)
+
+    def _feedback(self, method: str, payload: dict[str, Any]) -> Delivery:
         try:
-            response = requests.post(
-                self._feedback_url, json=payload, timeout=self._timeout
+            response = requests.request(
+                method, self._feedback_url, json=payload, timeout=self._timeout
             )
         except requests.RequestException as error:
             return Delivery(False, True, f"unreachable: {error}")

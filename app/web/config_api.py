@@ -1,4 +1,5 @@
-"""The Config API: POST /config (register, profile, weights) and POST /feedback."""
+"""The Config API: POST /config (register, profile, weights), POST /feedback and
+DELETE /feedback (take outcomes of a lead back)."""
 
 from typing import Annotated, Any
 
@@ -16,7 +17,11 @@ from pydantic import (
 from app.container import services_of
 from app.personalization.profile import MAX_ICP_INDUSTRIES, MAX_PROFILE_TEXT_CHARS
 from app.services.errors import InvalidInput, NotAuthenticated, NotFound
-from app.services.learning.feedback import check_action, check_factors
+from app.services.learning.feedback import (
+    check_action,
+    check_factors,
+    remove_outcomes,
+)
 from app.web.fast_path import decode_json, read_body
 from app.web.identity import (
     ApiKey,
@@ -63,13 +68,25 @@ class FeedbackRequest(BaseModel):
     factors: dict[str, StrictFloat] | None = None  # numbers only, never true/false
 
 
+class FeedbackRemoval(BaseModel):
+    api_key: ApiKey
+    client_id: ClientId
+    lead_id: LeadId
+    # One action retracts that outcome; none forgets every outcome of the lead.
+    action: Annotated[StrictStr, Field(max_length=32)] | None = None
+
+
+# Routes whose missing credentials are 401 before the body is validated.
+_AUTHENTICATED = (FeedbackRequest, FeedbackRemoval)
+
+
 def _parse(model: type[BaseModel]) -> Any:
     if request.content_length is not None:  # Flask refuses it above the limit
         body = request.get_data(cache=False)
     else:  # chunked: Flask would cut it at the limit, so it is read with one
         body = read_body(request.environ, current_app.config["MAX_BODY_BYTES"])
     payload = decode_json(body)
-    if isinstance(payload, dict) and model is FeedbackRequest:
+    if isinstance(payload, dict) and model in _AUTHENTICATED:
         if not payload.get("api_key") or not payload.get("client_id"):
             raise NotAuthenticated("api_key and client_id required")
     try:
@@ -133,3 +150,23 @@ def post_feedback() -> Response:
         return _reply(body, 202)
     body["refit_due"] = receipt.refit_due
     return _reply(body)
+
+
+@bp.delete("/feedback")
+def delete_feedback() -> Response:
+    """Retract one outcome of a lead (`action`), or forget every outcome of it."""
+    parsed: FeedbackRemoval = _parse(FeedbackRemoval)
+    services = services_of(current_app)
+    if parsed.action is not None:
+        check_action(parsed.action)
+    config = services.scoring.authenticate(parsed.api_key, parsed.client_id)
+    removed = remove_outcomes(
+        services.feedback,
+        config.client_id,
+        services.lead_keys.for_lead_id(str(parsed.lead_id)),
+        parsed.action,
+        api_key=parsed.api_key,
+    )
+    if services.outbox is not None:  # forwarded to the Config API, not done yet
+        return _reply({"status": "queued"}, 202)
+    return _reply({"deleted": removed})

@@ -1,10 +1,10 @@
-"""Rate limits of POST /config and POST /feedback, with Flask-Limiter.
+"""Rate limits of POST /config and POST / DELETE /feedback, with Flask-Limiter.
 
 These routes go through Flask anyway, so a well-kept limiter counts them: in Redis
 when REDIS_URL is set (every process shares the counts), else in process memory.
 A Redis that fails or hangs (short socket timeouts) never fails a request: the
 limiter falls back to memory and tries Redis again later. Counts are per caller
-address (client_address.py); 401s are counted for both routes together.
+address (client_address.py); 401s are counted for all three routes together.
 """
 
 import logging
@@ -31,7 +31,7 @@ _PEEK_BYTES = 64 * 1024
 
 
 def register_rate_limits(app: Flask) -> None:
-    """Limit POST /config and POST /feedback per caller address (one Limiter per app,
+    """Limit POST /config and /feedback per caller address (one Limiter per app,
     so counts kept in memory never leak from one app into another)."""
     settings = app.config
     if not settings["RATE_LIMITS_ENABLED"]:
@@ -88,16 +88,14 @@ def register_rate_limits(app: Flask) -> None:
         ),
         failures,
     )
-    _limit_view(
-        app,
-        "config_api.post_feedback",
-        limiter.limit(
-            settings["FEEDBACK_RATE_LIMIT"],
-            scope="requests",
-            error_message="Too many requests from this address",
-        ),
-        failures,
+    # Recording and removing feedback draw on one count per address.
+    feedback = limiter.shared_limit(
+        settings["FEEDBACK_RATE_LIMIT"],
+        scope="feedback-requests",
+        error_message="Too many requests from this address",
     )
+    for endpoint in ("config_api.post_feedback", "config_api.delete_feedback"):
+        _limit_view(app, endpoint, feedback, failures)
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many_requests(error: RateLimitExceeded) -> Response:

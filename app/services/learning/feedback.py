@@ -1,7 +1,8 @@
 """Outcomes of leads become feedback: the use case a CRM worker and POST /feedback
 share. A recorder takes (client, lead key, action, factor values) — no API key, no
 request — and is local (this database learns from it) or remote (an outbox forwards
-it to a central Config API)."""
+it to a central Config API). An outcome can be taken back: one action of a lead
+(a reopened deal) or every action of it (a privacy deletion)."""
 
 import logging
 from collections.abc import Mapping, Sequence
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,7 +19,7 @@ from app.models.base import utcnow
 from app.personalization.learning import REWARDS, sample_from_feedback
 from app.scoring import FACTOR_KEYS
 from app.services.errors import InvalidInput, NoFactorValues, NotFound, Unavailable
-from app.services.learning.weights import refit_due
+from app.services.learning.weights import latest_version, refit_due
 from app.services.scoring.history import values_at
 from app.services.tasks import TaskQueue
 
@@ -60,6 +61,25 @@ class FeedbackRecorder(Protocol):
         by a recorder that forwards to a remote Config API."""
         ...
 
+    def retract_outcome(
+        self,
+        client_id: str,
+        lead_key: str,
+        action: str,
+        *,
+        api_key: str | None = None,
+    ) -> bool:
+        """Remove one recorded outcome; True if one was removed (or queued for
+        removal)."""
+        ...
+
+    def forget_lead(
+        self, client_id: str, lead_key: str, *, api_key: str | None = None
+    ) -> int:
+        """Remove every outcome keyed by the lead (all actions); how many rows were
+        removed or queued."""
+        ...
+
 
 def check_action(action: str) -> None:
     """Only the five outcome actions exist."""
@@ -80,6 +100,22 @@ def check_factors(factors: Mapping[str, float]) -> list[float]:
             + (f"; missing: {', '.join(missing)}" if missing else "")
         )
     return [factors[k] for k in FACTOR_KEYS]
+
+
+def remove_outcomes(
+    recorder: FeedbackRecorder,
+    client_id: str,
+    lead_key: str,
+    action: str | None,
+    *,
+    api_key: str | None = None,
+) -> int:
+    """DELETE /feedback: retract one action of a lead, or forget the lead when no
+    action is named; how many outcomes were removed (or queued for removal)."""
+    if action is None:
+        return recorder.forget_lead(client_id, lead_key, api_key=api_key)
+    check_action(action)
+    return int(recorder.retract_outcome(client_id, lead_key, action, api_key=api_key))
 
 
 def resolve_values(
@@ -174,3 +210,45 @@ class LocalFeedback:
         except IntegrityError:  # a concurrent duplicate won the race
             return False, False
         return True, refit_due(session, client_id)
+
+    def retract_outcome(
+        self,
+        client_id: str,
+        lead_key: str,
+        action: str,
+        *,
+        api_key: str | None = None,
+    ) -> bool:
+        """Delete one outcome of this client's lead (a reopened deal)."""
+        check_action(action)
+        return self._remove(client_id, lead_key, action) > 0
+
+    def forget_lead(
+        self, client_id: str, lead_key: str, *, api_key: str | None = None
+    ) -> int:
+        """Delete every outcome of this client's lead (a privacy deletion)."""
+        return self._remove(client_id, lead_key, None)
+
+    def _remove(self, client_id: str, lead_key: str, action: str | None) -> int:
+        statement = delete(Feedback).where(
+            Feedback.client_id == client_id, Feedback.lead_key == lead_key
+        )
+        if action is not None:
+            statement = statement.where(Feedback.action == action)
+        try:
+            with self._sessions.begin() as session:
+                removed = session.execute(statement).rowcount
+                due = removed > 0 and _learned_from_own_outcomes(session, client_id)
+        except SQLAlchemyError as error:
+            log.exception("could not remove outcomes of client %s", client_id)
+            raise Unavailable("Feedback cannot be removed right now") from error
+        if due:
+            self._tasks.enqueue("refit_client", client_id=client_id)
+        return removed
+
+
+def _learned_from_own_outcomes(session: Session, client_id: str) -> bool:
+    """The weights served now were fitted on the client's outcomes, so removing some
+    of them calls for a refit (which may also end the personalisation)."""
+    latest = latest_version(session, client_id)
+    return latest is not None and latest.personalised
