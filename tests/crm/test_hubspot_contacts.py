@@ -31,6 +31,7 @@ def test_mapped_properties_name_everything_the_mapping_reads():
         "email firstname lastname phone company jobtitle city country industry "
         "hs_email_open hs_email_click hs_lead_status num_associated_deals "
         "createdate notes_last_updated numemployees associatedcompanyid "
+        "hs_sales_email_last_replied hs_email_hard_bounce_reason_enum lifecyclestage "
         "conturs_score conturs_label conturs_top_factors conturs_explanation "
         "conturs_method conturs_scored_at".split()
     )

@@ -1,6 +1,7 @@
 """`HubSpotAccount`: the `CrmAccount` of one installed HubSpot portal, on the
 official hubspot-api-client 12 (CRM v3 objects, properties, pipelines) and
-`requests` for the app-install endpoint the SDK does not know.
+`requests` for the app-install endpoint the SDK does not know. Contacts read
+lacking industry or size get their primary company's (`companies.py`).
 
 Batches hold at most 100 records per call. Every HTTP call takes one call from
 the portal's budget (`app.crm.ratelimit`), is retried on 429, 5xx and timeouts
@@ -37,6 +38,7 @@ from app.crm.base import (
     WriteFailure,
 )
 from app.crm.hubspot import errors, fields, mapping, paths
+from app.crm.hubspot.companies import CompanyCache, PrimaryCompanies
 from app.crm.hubspot.config import RATES, HubSpotConfig
 from app.crm.hubspot.deals import StageBook
 from app.crm.hubspot.sdk import AccountApis
@@ -60,6 +62,9 @@ class HubSpotAccount:
         limiter: AccountLimit | None = None,
         on_call: OnCall | None = None,
         mapping_overrides: dict[str, str] | None = None,
+        stages: StageBook | None = None,
+        companies: CompanyCache | None = None,
+        read_companies: bool = False,
     ) -> None:
         # Lead field -> the portal's property to read it from, instead of ours.
         self._overrides = dict(mapping_overrides or {})
@@ -76,7 +81,12 @@ class HubSpotAccount:
             retry=config.call_retry,
             on_call=on_call,
         )
-        self._stages = StageBook(self._pipeline_stages)
+        # Industry and size from contacts' primary companies, through the cache
+        # the services keep per portal; only when the portal granted the scope.
+        self._companies = PrimaryCompanies(self._apis, companies, read_companies)
+        # The services keep one book per portal across adapters (and so across
+        # tasks): the pipelines are fetched once, and again on an unknown stage.
+        self._stages = stages if stages is not None else StageBook()
 
     def _contact(self, record: Any) -> CrmContact | None:
         return _contact(record, self._overrides)
@@ -109,7 +119,7 @@ class HubSpotAccount:
                 archived=False,
             )
             contacts += [self._contact(record) for record in answer.results or []]
-        return [contact for contact in contacts if contact is not None]
+        return self._companies.fill([c for c in contacts if c is not None])
 
     def list_contacts(
         self, object_type: str, cursor: str | None, limit: int = 100
@@ -130,7 +140,9 @@ class HubSpotAccount:
         contacts = [self._contact(record) for record in page.results or []]
         following = getattr(getattr(page.paging, "next", None), "after", None)
         return RecordPage(
-            contacts=[contact for contact in contacts if contact is not None],
+            contacts=self._companies.fill(
+                [contact for contact in contacts if contact is not None], listing=True
+            ),
             next_cursor=str(following) if following else None,
         )
 
@@ -163,7 +175,9 @@ class HubSpotAccount:
         values = deal.properties or {}
         stage_id = values.get("dealstage") or ""
         stage_pipeline, outcome = (
-            self._stages.classify(stage_id) if stage_id else (None, "open")
+            self._stages.classify(stage_id, self._pipeline_stages)
+            if stage_id
+            else (None, "open")
         )
         return Deal(
             deal_id=clean_id,

@@ -14,6 +14,8 @@ from app.crm.base import Outcome
 # HubSpot allows 100 stages per pipeline; this bounds the cache whatever it sends.
 MAX_STAGES = 10_000
 MAX_UNKNOWN_STAGES = 1_000
+# Returns the account's pipelines as (pipeline id, stage id, metadata) rows.
+Fetch = Callable[[], Iterable[tuple[str, str, Any]]]
 
 
 def outcome_of(metadata: Any) -> Outcome:
@@ -43,18 +45,22 @@ class StageBook:
     in a deleted stage does not refetch the pipelines on every read.
     """
 
-    def __init__(self, fetch: Callable[[], Iterable[tuple[str, str, Any]]]) -> None:
+    def __init__(self, fetch: Fetch | None = None) -> None:
         self._fetch = fetch
         self._stages: dict[str, tuple[str, Outcome]] | None = None
         self._unknown: set[str] = set()
         self._lock = threading.Lock()
 
-    def classify(self, stage_id: str) -> tuple[str | None, Outcome]:
-        """The stage's pipeline and outcome; (None, "open") for an unknown stage."""
+    def classify(
+        self, stage_id: str, fetch: Fetch | None = None
+    ) -> tuple[str | None, Outcome]:
+        """The stage's pipeline and outcome; (None, "open") for an unknown stage.
+        `fetch` replaces the book's own: a book kept across adapters fetches
+        through the adapter asking."""
         with self._lock:
             known = self._stages
         if known is None or (stage_id not in known and stage_id not in self._unknown):
-            known = self._reload()
+            known = self._reload(fetch or self._fetch)
             if stage_id not in known:
                 with self._lock:
                     if len(self._unknown) >= MAX_UNKNOWN_STAGES:
@@ -62,9 +68,11 @@ class StageBook:
                     self._unknown.add(stage_id)
         return known.get(stage_id, (None, "open"))
 
-    def _reload(self) -> dict[str, tuple[str, Outcome]]:
+    def _reload(self, fetch: Fetch | None) -> dict[str, tuple[str, Outcome]]:
+        if fetch is None:
+            raise ValueError("no way to fetch the pipelines was given")
         stages: dict[str, tuple[str, Outcome]] = {}
-        for pipeline_id, stage_id, metadata in self._fetch():
+        for pipeline_id, stage_id, metadata in fetch():
             if len(stages) >= MAX_STAGES:
                 break
             stages[stage_id] = (pipeline_id, outcome_of(metadata))

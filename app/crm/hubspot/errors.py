@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 import urllib3
+from hubspot.crm.companies.exceptions import ApiException as CompaniesApiException
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.deals.exceptions import ApiException as DealsApiException
 from hubspot.crm.pipelines.exceptions import ApiException as PipelinesApiException
@@ -33,6 +34,7 @@ from app.crm.base import (
 # Each generated SDK package has its own ApiException class; these are the
 # packages the client uses.
 SDK_API_ERRORS: tuple[type[Exception], ...] = (
+    CompaniesApiException,
     ContactsApiException,
     DealsApiException,
     PipelinesApiException,

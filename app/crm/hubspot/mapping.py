@@ -1,6 +1,6 @@
 """HubSpot contact properties ↔ our types: the default mapping to the scoring
-engine's lead fields, our stored score properties read back, and a ScoreWrite
-turned into property values.
+engine's lead fields, the outcome signals a contact shows, our stored score
+properties read back, and a ScoreWrite turned into property values.
 
 HubSpot sends every value as a string (or null). A value that cannot mean what
 its field means counts as absent: one odd record must never stop a batch.
@@ -36,6 +36,20 @@ COUNT_FIELDS = {
 }
 DATE_FIELDS = {"createdate": "create_date", "notes_last_updated": "notes_last_updated"}
 COMPANY_ID_PROPERTY = "associatedcompanyid"
+# Outcome signals, from HubSpot's default contact properties (all read-only,
+# kept by HubSpot itself):
+# - "Marketing emails clicked", a count of clicks → clicked when above 0;
+CLICKS_PROPERTY = "hs_email_click"
+# - "Recent Sales Email Replied Date", set when the contact replies to a tracked
+#   sales email → replied when it holds a date;
+REPLIED_PROPERTY = "hs_sales_email_last_replied"
+# - "Email hard bounce reason", set on a hard bounce → bounced when not empty;
+BOUNCE_PROPERTY = "hs_email_hard_bounce_reason_enum"
+# - "Lifecycle Stage" → converted at "customer" when the contact has no deals
+#   ("Associated Deals" 0 or unset): where deals are used, a deal won is the
+#   conversion, and it is counted from the deal.
+LIFECYCLE_PROPERTY = "lifecyclestage"
+CUSTOMER_STAGE = "customer"
 
 MAPPED_PROPERTIES: tuple[str, ...] = (
     *TEXT_FIELDS,
@@ -44,6 +58,9 @@ MAPPED_PROPERTIES: tuple[str, ...] = (
     *DATE_FIELDS,
     "numemployees",
     COMPANY_ID_PROPERTY,
+    REPLIED_PROPERTY,
+    BOUNCE_PROPERTY,
+    LIFECYCLE_PROPERTY,
     *FIELD_CODES.values(),
 )
 
@@ -97,6 +114,8 @@ def to_contact(
     """A HubSpot contact as our CrmContact; `overrides` (lead field -> property)
     read a field from another property than the default mapping's."""
     values = properties if isinstance(properties, dict) else {}
+    # HubSpot's own tracking, whatever properties the portal maps lead fields to.
+    signals = outcome_signals(values)
     if overrides:
         defaults = default_properties()
         values = {
@@ -113,7 +132,24 @@ def to_contact(
         stored=stored_score(values),
         company_id=record_id_of(values.get(COMPANY_ID_PROPERTY)),
         updated_at=as_utc(updated_at),
+        signals=signals,
     )
+
+
+def outcome_signals(values: dict[str, Any]) -> frozenset[str]:
+    """The outcome signals (app.crm.base.SIGNALS) HubSpot's properties show."""
+    found = set()
+    if (_count(values.get(CLICKS_PROPERTY)) or 0) > 0:
+        found.add("clicked")
+    if _date_text(values.get(REPLIED_PROPERTY)) is not None:
+        found.add("replied")
+    if _text(values.get(BOUNCE_PROPERTY), 100) is not None:
+        found.add("bounced")
+    stage = _text(values.get(LIFECYCLE_PROPERTY), 100)
+    if stage is not None and stage.lower() == CUSTOMER_STAGE:
+        if not _count(values.get("num_associated_deals")):
+            found.add("converted")
+    return frozenset(found)
 
 
 def to_lead(values: dict[str, Any]) -> dict[str, Any]:

@@ -19,9 +19,9 @@ REVOKE_PATH = f"/oauth/{OAUTH_VERSION}/token/revoke"
 APPINSTALLS_VERSION = "2026-03"
 EXTERNAL_INSTALL_PATH = f"/appinstalls/{APPINSTALLS_VERSION}/external-install"
 
-# What hubspot-api-client 12 calls: /crm/v3/objects/{contacts,deals}[/batch/*],
-# /crm/v3/properties/contacts[/groups], /crm/v3/pipelines/deals. Unsupported
-# from September 2027.
+# What hubspot-api-client 12 calls: /crm/v3/objects/{contacts,companies,deals}
+# [/batch/*|/search], /crm/v3/properties/contacts[/groups],
+# /crm/v3/pipelines/deals. Unsupported from September 2027.
 CRM_SDK_VERSION = "v3"
 CONTACTS = "contacts"
 DEALS = "deals"

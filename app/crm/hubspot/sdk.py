@@ -61,7 +61,8 @@ class AccountApis:
 
     def api(self, name: str) -> Any:
         """A cached SDK API: contacts_batch, contacts_basic, contacts_search,
-        deals_basic, properties_core, properties_groups or pipelines."""
+        companies_batch, companies_basic, companies_search, deals_basic,
+        properties_core, properties_groups or pipelines."""
         with self._lock:
             found = self._apis.get(name)
             if found is None:
@@ -74,6 +75,9 @@ class AccountApis:
             "contacts_batch": lambda: crm.contacts.batch_api,
             "contacts_basic": lambda: crm.contacts.basic_api,
             "contacts_search": lambda: crm.contacts.search_api,
+            "companies_batch": lambda: crm.companies.batch_api,
+            "companies_basic": lambda: crm.companies.basic_api,
+            "companies_search": lambda: crm.companies.search_api,
             "deals_basic": lambda: crm.deals.basic_api,
             "properties_core": lambda: crm.properties.core_api,
             "properties_groups": lambda: crm.properties.groups_api,
