@@ -25,6 +25,8 @@ from app.queue import JobQueue, make_huey
 from app.services.crm.hubspot_app import HubSpotApp
 from app.services.crm.inbox import HubSpotInbox
 from app.services.crm.install_states import InstallStates
+from app.services.crm.outcomes import DealOutcomes
+from app.services.crm.privacy import ContactRemovals
 from app.services.crm.sync import RecordSync
 from app.services.keys import LeadKeys
 from app.services.learning.config import ConfigService
@@ -113,10 +115,12 @@ def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
             secrets,
             _hubspot_config(settings),
             states,
-            RecordSync(sessions, lead_keys),
+            RecordSync(sessions, lead_keys, feedback=feedback),
             tasks,
             # One budget per portal, shared by every process through Redis.
             RateLimiter(HUBSPOT_RATES, redis_url=settings["REDIS_URL"] or None),
+            removals=ContactRemovals(sessions, lead_keys, feedback),
+            outcomes=DealOutcomes(sessions, lead_keys, feedback),
         )
         hubspot_inbox = HubSpotInbox(
             sessions, tasks, settings["HUBSPOT_APP_ID"] or None

@@ -1,5 +1,5 @@
 """`conturs accounts …` (installed CRM accounts: list, show, configure, check,
-disconnect, purge) and `conturs manifest hubspot` (the developer project)."""
+reconcile, disconnect, purge) and `conturs manifest hubspot` (the developer project)."""
 
 import json
 import sys
@@ -72,12 +72,38 @@ def accounts_show(ctx: _Context, crm: str, account_id: str) -> None:
     metavar="FIELD=PROPERTY",
     help="Read a lead field from another CRM property (FIELD= resets it).",
 )
+@click.option(
+    "--stage",
+    "stages",
+    multiple=True,
+    metavar="STAGE_ID=ACTION",
+    help="What a deal in this stage means for its contacts: converted, ignored or "
+    "none (STAGE_ID= gives the stage its own meaning back).",
+)
 @pass_context
 def accounts_configure(
-    ctx: _Context, crm: str, account_id: str, mapping: tuple[str, ...], **stated: Any
+    ctx: _Context,
+    crm: str,
+    account_id: str,
+    mapping: tuple[str, ...],
+    stages: tuple[str, ...],
+    **stated: Any,
 ) -> None:
     """State what the account's business is, so similar-client learning can start,
-    and where its lead fields are read from."""
+    where its lead fields are read from, and what its deal stages mean."""
+    if stages:
+        actions = [item.partition("=") for item in stages]
+        if any(not sep for _, sep, _ in actions):
+            _fail("--stage takes STAGE_ID=converted|ignored|none")
+        hubspot = _hubspot(ctx)
+        try:
+            overrides = hubspot.outcomes.set_stage_actions(
+                hubspot.account_pk(account_id),
+                {s.strip(): (a.strip() or None) for s, _, a in actions},
+            )
+        except DomainError as error:
+            _fail(error.message)
+        click.echo(json.dumps({"stage_actions": overrides}))
     if mapping:
         pairs = [item.partition("=") for item in mapping]
         if any(not sep for _, sep, _ in pairs):
@@ -112,6 +138,22 @@ def accounts_check_uninstalls(ctx: _Context, crm: str) -> None:
     """Ask the CRM which installs are gone (also run periodically by the worker)."""
     gone = _hubspot(ctx).check_uninstalls()
     click.echo(json.dumps({"uninstalled": gone}))
+
+
+@accounts.command("reconcile")
+@click.option("--crm", type=CRMS, required=True)
+@click.option("--account", "account_id", required=True, help="HubSpot: the hub id.")
+@pass_context
+def accounts_reconcile(ctx: _Context, crm: str, account_id: str) -> None:
+    """Read every contact again now and write the scores that are missing or
+    stale (the worker does it daily, a few pages per task)."""
+    try:
+        started = _hubspot(ctx).reconcile(account_id)
+    except DomainError as error:
+        _fail(error.message)
+    click.echo(
+        json.dumps({"account": account_id, "reconciling": True, "started": started})
+    )
 
 
 @accounts.command("disconnect")

@@ -81,6 +81,12 @@ def register_tasks(services: Services) -> None:
             for account_pk in hubspot.installed_pks():
                 queue.enqueue("rescore_account", account_pk=account_pk)
 
+        @huey.periodic_task(crontab(minute="29", hour="3"), name="reconcile_accounts")
+        def reconcile_accounts() -> None:
+            # Lost webhooks and properties no subscription covers (mapping
+            # overrides) send no event: every contact is read again daily.
+            hubspot.reconcile_all()
+
         queue.register("sync_account", sync_account)
         queue.register("backfill_account", backfill_account)
         queue.register("rescore_account", rescore_account)

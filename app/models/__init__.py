@@ -4,6 +4,7 @@ from app.models.base import Base
 from app.models.client import ApiKey, Client
 from app.models.crm import CrmAccount, UsedInstallState
 from app.models.learning import Feedback, LeadSnapshot, ScoreHistory, WeightVersion
+from app.models.outcomes import CrmContactOutcome, CrmDealContact
 from app.models.remote import CachedConfig, OutboxMessage
 from app.models.sync import CrmEvent, CrmRecord, CrmSync
 
@@ -13,6 +14,8 @@ __all__ = [
     "CachedConfig",
     "Client",
     "CrmAccount",
+    "CrmContactOutcome",
+    "CrmDealContact",
     "CrmEvent",
     "CrmRecord",
     "CrmSync",

@@ -89,6 +89,9 @@ class CrmRecord(Base):
     # inputs were last read from the CRM.
     scored_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     read_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Outcome signals the record has shown (app.crm.base.SIGNALS): one newly
+    # shown becomes feedback once.
+    signals: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
 
 class CrmSync(Base):
@@ -114,4 +117,9 @@ class CrmSync(Base):
     mapping: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     last_rescored_at: Mapped[datetime | None] = mapped_column(
         UtcDateTime(), default=None
+    )
+    # Deal stage id -> converted | ignored | none, replacing the stage's own
+    # won / lost / open meaning for outcomes.
+    stage_actions: Mapped[dict[str, str]] = mapped_column(
+        JSON, default=dict, server_default="{}"
     )

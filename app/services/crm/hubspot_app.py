@@ -8,9 +8,7 @@ or not.
 """
 
 import logging
-import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,10 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.crm.base import CrmError, FieldSetup, Tokens
 from app.crm.hubspot import oauth
 from app.crm.hubspot.client import HubSpotAccount
+from app.crm.hubspot.companies import COMPANIES_SCOPE, CompanyCaches
 from app.crm.hubspot.config import CRM, HubSpotConfig
-from app.crm.hubspot.mapping import default_properties
 from app.crm.ratelimit import RateLimiter
-from app.crm.retry import CallTally
 from app.crypto import SecretBox
 from app.models.base import utcnow
 from app.models.crm import INSTALLED, CrmAccount
@@ -33,15 +30,18 @@ from app.services.crm.accounts import (
     record_install,
 )
 from app.services.crm.hubspot_lifecycle import PortalLifecycle
+from app.services.crm.hubspot_sync import PortalSync
 from app.services.crm.install_states import InstallStates
+from app.services.crm.outcomes import DealOutcomes, StageBooks
+from app.services.crm.overview import account_overview
+from app.services.crm.privacy import ContactRemovals
+from app.services.crm.reconcile import PortalReconciliation
 from app.services.crm.scorer import iso_or_none
-from app.services.crm.sync import DrainResult, RecordSync
+from app.services.crm.sync import RecordSync
 from app.services.crm.tokens import AccountTokens, TokenRegistry
 from app.services.errors import InvalidInput, NotFound, Unavailable
 from app.services.tasks import TaskQueue
 
-# HubSpot's internal property names: lower case, digits and underscores.
-_PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
 log = logging.getLogger(__name__)
 
 # What a missing optional scope switches off, in the words of the status page.
@@ -66,7 +66,7 @@ class InstallOutcome:
     account_pk: int = 0
 
 
-class HubSpotApp(PortalLifecycle):
+class HubSpotApp(PortalSync, PortalLifecycle, PortalReconciliation):
     """Use cases of the HubSpot app, for web routes, jobs and the CLI."""
 
     def __init__(
@@ -79,8 +79,13 @@ class HubSpotApp(PortalLifecycle):
         tasks: TaskQueue,
         limiter: RateLimiter,
         *,
+        removals: ContactRemovals,
+        outcomes: DealOutcomes,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self._removals = removals
+        self.outcomes = outcomes
+        self._stage_books = StageBooks()  # pipelines per portal, bounded
         self._sessions = sessions
         self._box = box
         self.config = config
@@ -90,6 +95,7 @@ class HubSpotApp(PortalLifecycle):
         self._limiter = limiter
         self._clock = clock
         self.tokens = TokenRegistry(self._account_tokens)
+        self._companies = CompanyCaches()  # per portal, bounded
 
     # -- install --------------------------------------------------------------
 
@@ -165,41 +171,18 @@ class HubSpotApp(PortalLifecycle):
     ) -> HubSpotAccount:
         """The adapter for one installed portal: its shared tokens, and the
         portal's call budget (shared by every process through Redis if set)."""
+        with self._sessions() as session:
+            granted = getattr(session.get(CrmAccount, account_pk), "scope_set", ())
         return HubSpotAccount(
             self.config,
             self.tokens.of(account_pk),
             limiter=self._limiter.for_account(f"hubspot:{account_pk}"),
             on_call=on_call,
             mapping_overrides=self._sync.mapping(account_pk),
+            stages=self._stage_books.of(account_pk),
+            companies=self._companies.of(account_pk),
+            read_companies=COMPANIES_SCOPE in granted,
         )
-
-    def set_mapping(self, account_id: str, changes: dict[str, str | None]) -> dict:
-        """Read lead fields from other properties of the portal (None: back to
-        the default); every contact is then read and scored again."""
-        known = default_properties()
-        for field_name, name in changes.items():
-            if field_name not in known:
-                raise InvalidInput(
-                    f"unknown lead field {field_name!r}; one of: {', '.join(known)}"
-                )
-            if name is not None and (
-                not _PROPERTY_NAME.fullmatch(name) or name.startswith("conturs_")
-            ):
-                raise InvalidInput(f"{name!r} is not a HubSpot property to read")
-        pk = self.account_pk(account_id)
-        mapping = self._sync.set_mapping(pk, changes)
-        self._sync.restart_backfill(pk)
-        self._tasks.enqueue("backfill_account", account_pk=pk)
-        return mapping
-
-    @contextmanager
-    def _counted(self, account_pk: int) -> Iterator[HubSpotAccount]:
-        """The adapter, with its calls counted into the portal's success rate."""
-        tally = CallTally()
-        try:
-            yield self.client(account_pk, tally)
-        finally:
-            self._sync.record_calls(account_pk, tally.counts())
 
     def account_pk(self, account_id: str) -> int:
         """The row id of an installed portal; NotFound otherwise."""
@@ -241,44 +224,8 @@ class HubSpotApp(PortalLifecycle):
                 "last_checked_at": iso_or_none(account.last_checked_at),
                 "last_error": account.last_error,
                 **self._sync.status(account.id),
+                **account_overview(session, account),
             }
-
-    # -- keeping scores in sync -------------------------------------------------
-
-    def sync(self, account_pk: int) -> DrainResult:
-        """Apply the portal's due inbox events (a worker task)."""
-        with self._counted(account_pk) as crm:
-            return self._sync.drain(account_pk, crm)
-
-    def backfill(self, account_pk: int, pages: int = 10) -> bool:
-        """Score more of the portal's existing contacts; True once all are done."""
-        with self._counted(account_pk) as crm:
-            return self._sync.backfill(account_pk, crm, pages)
-
-    def rescore(self, account_pk: int) -> int:
-        """Rescore the portal from stored inputs; returns the records written."""
-        with self._counted(account_pk) as crm:
-            return self._sync.rescore(account_pk, crm)
-
-    def weights_changed(self, account_pk: int) -> bool:
-        """Whether the portal's weights moved since its records were scored."""
-        return self._sync.weights_changed(account_pk)
-
-    def unfinished_backfills(self) -> list[int]:
-        """Installed portals whose backfill has not reached the end."""
-        finished = set(self._sync.finished_backfills())
-        return [pk for pk in self.installed_pks() if pk not in finished]
-
-    def installed_pks(self) -> list[int]:
-        """Row ids of every installed portal."""
-        with self._sessions() as session:
-            return list(
-                session.scalars(
-                    select(CrmAccount.id).where(
-                        CrmAccount.crm == CRM, CrmAccount.status == INSTALLED
-                    )
-                )
-            )
 
     # -- internals ------------------------------------------------------------
 

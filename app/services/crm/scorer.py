@@ -5,7 +5,9 @@ Each contact is scored with the account's published weights; a write goes out
 only when the score, label, top factors or explanation differ from what the CRM
 holds. The records that need no write or were written are remembered (their
 inputs, for rescoring without reading the CRM, and their score history) in the
-same transaction that settles the events they came from.
+same transaction that settles the events they came from. An outcome signal a
+known record newly shows (a click, a reply, a bounce) becomes feedback once,
+with the values from before this score.
 """
 
 import zlib
@@ -25,7 +27,9 @@ from app.models.sync import DONE, FAILED, CrmEvent, CrmRecord, CrmSync
 from app.scoring import compute_score
 from app.scoring.engine import read_lead
 from app.services.crm.explain import explanation, top_factors
+from app.services.crm.outcome_ledger import record_new_signals, stored_signals_after
 from app.services.keys import LeadKeys
+from app.services.learning.feedback import FeedbackRecorder
 from app.services.scoring.configs import ClientConfig, config_of
 from app.services.scoring.history import ScoredLead, record_scores
 
@@ -38,10 +42,12 @@ class ContactScoring:
         sessions: sessionmaker[Session],
         lead_keys: LeadKeys,
         *,
+        feedback: FeedbackRecorder | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._keys = lead_keys
+        self._feedback = feedback  # where newly shown record signals go
         self._clock = clock
 
     # -- scoring and writing -------------------------------------------------------
@@ -61,43 +67,54 @@ class ContactScoring:
         failed = {f.ref for f in failures}
         retry = [f.ref for f in failures if f.retryable]
         fingerprint = fingerprint_of(config)
+        kept = [s for s in scored if s.write.ref not in failed]
+        if self._feedback is not None:
+            # Before the new scores enter history: the feedback takes the
+            # values the record had before the signal.
+            record_new_signals(
+                self._sessions,
+                self._feedback,
+                account_pk,
+                config.client_id,
+                lambda record_id: self._lead_key(account, record_id),
+                [s.contact for s in kept],
+                now,
+            )
         with self._sessions.begin() as session:
             # One query for the batch's stored records, not one per record.
             known = _records(session, account_pk, [s.write.ref for s in scored])
-            for item in scored:
-                if item.write.ref not in failed:
-                    _remember(
-                        session,
-                        account_pk,
-                        item,
-                        config.version,
-                        fingerprint,
-                        known.get(item.write.ref.record_id),
-                    )
+            for item in kept:
+                _remember(
+                    session,
+                    account_pk,
+                    item,
+                    config.version,
+                    fingerprint,
+                    known.get(item.write.ref.record_id),
+                )
             record_scores(
                 session,
                 [
                     ScoredLead(
                         config.client_id,
-                        self._keys.for_crm_record(
-                            account.crm,
-                            account.account_id,
-                            "contacts",
-                            s.write.ref.record_id,
-                        ),
+                        self._lead_key(account, s.write.ref.record_id),
                         s.values,
                         s.write.score,
                         s.label,
                         config.version,
                         now,
                     )
-                    for s in scored
-                    if s.write.ref not in failed
+                    for s in kept
                 ],
             )
             if event_ids:
                 self._settle(session, event_ids, retry, failures, now)
         return len(writes) - len(failures), retry
+
+    def _lead_key(self, account: AccountRow, record_id: str) -> str:
+        return self._keys.for_crm_record(
+            account.crm, account.account_id, "contacts", record_id
+        )
 
     def _settle(self, session, event_ids, retry, failures, now) -> None:  # type: ignore[no-untyped-def]
         retry_ids = {ref.record_id for ref in retry}
@@ -214,6 +231,7 @@ def _remember(
     record.lead = _storable(item.contact.lead)
     record.company_id = item.contact.company_id
     record.read_at = item.write.scored_at
+    record.signals = stored_signals_after(record.signals, item.contact.signals)
     if item.changed or record.score is None:
         record.scored_at = item.write.scored_at
     record.score = item.write.score

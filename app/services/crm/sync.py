@@ -23,11 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from app.crm.base import CrmAccount, CrmContact, CrmError, RecordRef
 from app.models.sync import FAILED, PENDING, CrmEvent, CrmRecord, CrmSync
-from app.services.crm.rescore import Rescoring
+from app.services.crm.contact_rows import drop_settled
+from app.services.crm.reconcile import ContactWalks, walk_finished, walking
 from app.services.crm.scorer import iso_or_none, sync_state
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class DrainResult:
     retry_later: bool
 
 
-class RecordSync(Rescoring):
+class RecordSync(ContactWalks):
     """Drains inboxes and backfills accounts, for any CRM adapter."""
 
     # -- inbox ------------------------------------------------------------------
@@ -67,11 +68,32 @@ class RecordSync(Rescoring):
         except CrmError as error:
             self._retry(ids, str(error), error.retryable)
             return DrainResult(len(ids), 0, 0, True)
+        if gone := set(wanted) - {contact.ref.record_id for contact in contacts}:
+            with self._sessions.begin() as session:  # no row keeps their ids
+                drop_settled(session, ids, gone)
         return DrainResult(len(ids), len(contacts), written, bool(failed))
 
     def _claim(self, account_pk: int, limit: int) -> list[tuple[int, str | None]]:
         now = self._clock()
         with self._sessions.begin() as session:
+            # The account's claims take turns: this write holds its sync row
+            # (PostgreSQL) or the write lock (SQLite) until the commit, so the
+            # query below sees every claim made before.
+            session.execute(
+                update(CrmSync)
+                .where(CrmSync.account_pk == account_pk)
+                .values(backfill_done=CrmSync.backfill_done)
+            )
+            # A contact whose earlier event is claimed (or waits for its retry)
+            # waits with it: two drains reading and writing one contact at once
+            # could land the older read's score last, over the newer one.
+            busy = select(CrmEvent.object_id).where(
+                CrmEvent.account_pk == account_pk,
+                CrmEvent.status == PENDING,
+                CrmEvent.kind.in_(RESCORE_KINDS),
+                CrmEvent.next_attempt_at > now,
+                CrmEvent.object_id.is_not(None),
+            )
             due = session.execute(
                 select(CrmEvent.id, CrmEvent.object_id)
                 .where(
@@ -79,28 +101,18 @@ class RecordSync(Rescoring):
                     CrmEvent.status == PENDING,
                     CrmEvent.kind.in_(RESCORE_KINDS),
                     CrmEvent.next_attempt_at <= now,
+                    or_(CrmEvent.object_id.is_(None), CrmEvent.object_id.not_in(busy)),
                 )
                 .order_by(CrmEvent.id)
                 .limit(limit)
             ).all()
-            if not due:
-                return []
-            # Only rows still due are taken: a concurrent drain gets the others.
-            taken = set(
-                session.scalars(
+            if due:
+                session.execute(
                     update(CrmEvent)
-                    .where(
-                        CrmEvent.id.in_([row[0] for row in due]),
-                        CrmEvent.next_attempt_at <= now,
-                        CrmEvent.status == PENDING,
-                    )
+                    .where(CrmEvent.id.in_([row[0] for row in due]))
                     .values(next_attempt_at=now + CLAIM, attempts=CrmEvent.attempts + 1)
-                    .returning(CrmEvent.id)
-                ).all()
-            )
-        return [
-            (event_id, object_id) for event_id, object_id in due if event_id in taken
-        ]
+                )
+        return [(event_id, object_id) for event_id, object_id in due]
 
     def _read(self, crm: CrmAccount, record_ids: Sequence[str]) -> list[CrmContact]:
         contacts: list[CrmContact] = []
@@ -128,25 +140,25 @@ class RecordSync(Rescoring):
 
     def backfill(self, account_pk: int, crm: CrmAccount, pages: int = 10) -> bool:
         """Score up to `pages` more pages of the account's contacts; True when the
-        backfill has reached the end."""
+        walk has reached the end or another run carries it on (reconcile.py)."""
         with self._sessions.begin() as session:
             state = sync_state(session, account_pk)
-            if state.backfill_finished_at is not None:
+            if not walking(state):
                 return True
             if state.backfill_started_at is None:
                 state.backfill_started_at = self._clock()
-            cursor = state.backfill_cursor
+            cursor, started = state.backfill_cursor, state.backfill_started_at
         for _ in range(pages):
             page = crm.list_contacts("contacts", cursor, BATCH)
             self._score_and_write(account_pk, crm, page.contacts, [])
-            cursor = page.next_cursor
-            with self._sessions.begin() as session:
-                state = sync_state(session, account_pk)
-                state.backfill_cursor = cursor
-                state.backfill_done += len(page.contacts)
-                if cursor is None:
-                    state.backfill_finished_at = self._clock()
-                    state.backfill_total = state.backfill_done
+            following = page.next_cursor
+            if following is None and not self._forget_unseen(account_pk, crm, started):
+                return False  # more to sweep: the next run lists this page again
+            if not self._advance(
+                account_pk, started, cursor, following, len(page.contacts)
+            ):
+                return True
+            cursor = following
             if cursor is None:
                 return True
         return False
@@ -174,8 +186,9 @@ class RecordSync(Rescoring):
             "backfill": {
                 "done": state.backfill_done if state else 0,
                 "total": state.backfill_total if state else None,
-                "finished": bool(state and state.backfill_finished_at),
+                "finished": bool(state and not walking(state)),
             },
+            "reconciled_at": iso_or_none(state.backfill_finished_at if state else None),
             "inbox": {
                 "pending": counts.get(PENDING, 0),
                 "failed": counts.get(FAILED, 0),
@@ -216,11 +229,7 @@ class RecordSync(Rescoring):
         """Accounts whose backfill reached the end."""
         with self._sessions() as session:
             return list(
-                session.scalars(
-                    select(CrmSync.account_pk).where(
-                        CrmSync.backfill_finished_at.is_not(None)
-                    )
-                )
+                session.scalars(select(CrmSync.account_pk).where(walk_finished()))
             )
 
     def restart_backfill(self, account_pk: int) -> None:
