@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench sandbox clean
+.PHONY: run test lint bench sandbox demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ bench: $(VENV)/.dev-installed
 
 sandbox: $(VENV)/.installed
 	$(BIN)/conturs sandbox
+
+# The app and an emulated HubSpot wired to each other, with a demo portal to
+# install on (README, "Try it: make demo"); ports: DEMO_PORT, DEMO_SANDBOX_PORT.
+demo: $(VENV)/.installed
+	$(BIN)/conturs demo
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
