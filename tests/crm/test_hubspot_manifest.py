@@ -141,9 +141,13 @@ def test_subscriptions_are_the_events_the_app_handles(tmp_path):
         ("contact.creation", None),
         ("contact.deletion", None),
         ("contact.merge", None),
+        ("contact.restore", None),
         ("contact.privacyDeletion", None),
         ("deal.propertyChange", "dealstage"),
         ("deal.associationChange", None),
+        ("deal.deletion", None),
+        ("deal.restore", None),
+        ("deal.merge", None),
         *(("contact.propertyChange", name) for name in WATCHED_CONTACT_PROPERTIES),
     }
     # Every key HubSpot's events will carry is one the handlers are checked against.
@@ -191,11 +195,11 @@ def test_every_subscribed_object_is_readable_with_the_required_scopes(tmp_path):
 
 def test_handler_gaps_name_both_directions():
     assert not handler_gaps(SUBSCRIPTION_KEYS)
-    handled = (SUBSCRIPTION_KEYS - {"contact.merge"}) | {"contact.restore"}
+    handled = (SUBSCRIPTION_KEYS - {"contact.merge"}) | {"deal.creation"}
     gaps = handler_gaps(handled)
     assert gaps
     assert gaps.unhandled == {"contact.merge"}
-    assert gaps.unsubscribed == {"contact.restore"}
+    assert gaps.unsubscribed == {"deal.creation"}
     assert event_key("contact.propertyChange", "email") in SUBSCRIPTION_KEYS
     assert event_key("contact.propertyChange", "conturs_score") not in (
         SUBSCRIPTION_KEYS

@@ -159,6 +159,8 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("contact", "creation", Purpose.LIFECYCLE),
     Subscription("contact", "deletion", Purpose.LIFECYCLE),
     Subscription("contact", "merge", Purpose.LIFECYCLE),
+    # A contact back from the recycle bin is scored again.
+    Subscription("contact", "restore", Purpose.LIFECYCLE),
     # HubSpot also sends `contact.deletion` for it, in any order and batch.
     Subscription("contact", "privacyDeletion", Purpose.PRIVACY),
     *(_contact_property(name, Purpose.INPUT) for name in INPUT_PROPERTIES),
@@ -169,6 +171,12 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     # deal also moves `num_associated_deals`. HubSpot sends one event per side,
     # so the deal side is enough.
     Subscription("deal", "associationChange", Purpose.OUTCOME),
+    # A deleted deal takes back the outcome it gave, a restored one gives it
+    # again, and merged deals leave one outcome. A new deal needs no event of its
+    # own: it has no outcome before a stage change or a linked contact.
+    Subscription("deal", "deletion", Purpose.OUTCOME),
+    Subscription("deal", "restore", Purpose.OUTCOME),
+    Subscription("deal", "merge", Purpose.OUTCOME),
 )
 check_subscriptions(SUBSCRIPTIONS)
 

@@ -19,14 +19,17 @@ from app.crm.hubspot.config import CRM
 from app.crm.hubspot.mapping import default_properties
 from app.crm.retry import CallTally
 from app.models.crm import INSTALLED, CrmAccount
-from app.services.crm.outcomes import DealOutcomes
-from app.services.crm.privacy import ContactRemovals
-from app.services.crm.sync import DrainResult, RecordSync
+from app.services.crm.outcomes import DEAL_KINDS, DealOutcomes
+from app.services.crm.privacy import REMOVAL_KINDS, ContactRemovals
+from app.services.crm.sync import RESCORE_KINDS, DrainResult, RecordSync
 from app.services.errors import InvalidInput
 from app.services.tasks import TaskQueue
 
 # HubSpot's internal property names: lower case, digits and underscores.
 _PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
+# Every event type a drain of `sync` claims; the webhook subscriptions must be
+# exactly these (tests/crm_app/test_hubspot_handlers.py holds both to it).
+HANDLED_KINDS = (*REMOVAL_KINDS, *RESCORE_KINDS, *DEAL_KINDS)
 
 
 class PortalSync:

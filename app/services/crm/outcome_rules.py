@@ -49,7 +49,7 @@ def deal_ids_of(kind: str, object_id: str | None, payload: Any) -> list[str]:
         others = merged[:100] if isinstance(merged, list) else []
         ids = _ids(object_id) + [i for raw in others for i in _ids(raw)]
         return list(dict.fromkeys(ids))
-    if kind in ("deal.deletion", "deal.restore", "deal.creation"):
+    if kind in ("deal.deletion", "deal.restore"):
         return _ids(object_id)
     return []
 

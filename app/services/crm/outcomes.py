@@ -63,7 +63,6 @@ DEAL_KINDS = (
     "deal.associationChange",
     "deal.deletion",
     "deal.restore",
-    "deal.creation",
     "deal.merge",
 )
 MAX_EVENTS = 200  # claimed per drain

@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 PRIVACY_DELETION = "contact.privacyDeletion"
 DELETION = "contact.deletion"
 MERGE = "contact.merge"
+REMOVAL_KINDS = (PRIVACY_DELETION, DELETION, MERGE)
 # Privacy first: it also removes the other events naming its contact. Merges
 # before deletions, so history moved to a survivor deleted in the same batch
 # goes with it.
@@ -177,7 +178,7 @@ class ContactRemovals:
         due_now = (
             CrmEvent.account_pk == account_pk,
             CrmEvent.status == PENDING,
-            CrmEvent.kind.in_(_ORDER),
+            CrmEvent.kind.in_(REMOVAL_KINDS),
             CrmEvent.next_attempt_at <= now,
         )
         with self._sessions.begin() as session:
