@@ -274,3 +274,16 @@ def test_the_sweep_of_deleted_contacts_is_bounded_per_run(served, portal, monkey
     assert left == CONTACTS - len(gone)
     assert not set(gone) & set(_contact_ids(served, portal))
     assert app.describe(str(HUB))["backfill"]["finished"] is True
+
+
+def test_a_rescore_during_a_walk_does_not_hide_a_deleted_contact(served, portal):
+    """Rescoring from stored inputs reads nothing from HubSpot, so it must not
+    count as having seen a contact that HubSpot deleted meanwhile."""
+    app = served.services.hubspot
+    deleted = _contact_ids(served, portal)[0]
+    served.hubspot.act.delete(HUB, "contacts", deleted)
+    _reconcile_daily(served)  # the walk starts (queued, not yet run)
+    app.rescore(portal)  # e.g. new weights published while the walk is under way
+    _run_queue(served)
+    assert deleted not in _contact_ids(served, portal)
+    assert app.describe(str(HUB))["contacts_scored"] == CONTACTS - 1

@@ -23,7 +23,9 @@ class Rescoring(ContactScoring):
         """Rescore every record of the account; returns how many were written."""
         written = 0
         for contacts in self._stored_batches(account_pk):
-            written += self._score_and_write(account_pk, crm, contacts, [])[0]
+            written += self._score_and_write(
+                account_pk, crm, contacts, [], read_now=False
+            )[0]
         with self._sessions.begin() as session:
             sync_state(session, account_pk).last_rescored_at = self._clock()
         return written

@@ -58,7 +58,11 @@ class ContactScoring:
         crm: CrmAccount,
         contacts: Sequence[CrmContact],
         event_ids: Sequence[int],
+        *,
+        read_now: bool = True,
     ) -> tuple[int, list[RecordRef]]:
+        """Score, write what changed, remember. `read_now` False: the contacts
+        are stored inputs, not a fresh read (their read time stays as it was)."""
         now = self._clock()
         account, config = self._account_config(account_pk)
         scored = [self._score(config, contact, now) for contact in contacts]
@@ -91,6 +95,7 @@ class ContactScoring:
                     config.version,
                     fingerprint,
                     known.get(item.write.ref.record_id),
+                    read_now,
                 )
             record_scores(
                 session,
@@ -221,6 +226,7 @@ def _remember(
     version: int | None,
     fingerprint: int,
     record: CrmRecord | None,
+    read_now: bool,
 ) -> None:
     ref = item.write.ref
     if record is None:
@@ -230,7 +236,10 @@ def _remember(
         session.add(record)
     record.lead = _storable(item.contact.lead)
     record.company_id = item.contact.company_id
-    record.read_at = item.write.scored_at
+    if read_now or record.read_at is None:
+        # The daily walk takes a record not read since it began for one that
+        # HubSpot no longer has, so only a real read moves this.
+        record.read_at = item.write.scored_at
     record.signals = stored_signals_after(record.signals, item.contact.signals)
     if item.changed or record.score is None:
         record.scored_at = item.write.scored_at
