@@ -19,6 +19,9 @@ _INT_SETTINGS = {
     # An uninstalled CRM account's data is purged this long after the uninstall;
     # a reinstall before then resumes with its learned weights.
     "UNINSTALL_PURGE_DAYS": 30,
+    # How long an applied CRM webhook event stays in the inbox (it names a
+    # record; kept so that HubSpot's redeliveries of it are recognised).
+    "CRM_EVENT_DAYS": 7,
     # How often installed CRM accounts are checked for an uninstall made in the
     # CRM (HubSpot sends no event for it).
     "UNINSTALL_CHECK_MINUTES": 60,

@@ -68,6 +68,7 @@ class Services:
     hubspot_inbox: HubSpotInbox | None
     score_history_days: int
     uninstall_purge_days: int
+    crm_event_days: int
     uninstall_check_minutes: int
 
     def start_background(self) -> None:
@@ -141,6 +142,7 @@ def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
         hubspot_inbox=hubspot_inbox,
         score_history_days=settings["SCORE_HISTORY_DAYS"],
         uninstall_purge_days=settings["UNINSTALL_PURGE_DAYS"],
+        crm_event_days=settings["CRM_EVENT_DAYS"],
         uninstall_check_minutes=settings["UNINSTALL_CHECK_MINUTES"],
     )
 

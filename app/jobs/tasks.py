@@ -4,6 +4,7 @@ to the services of the app the worker was built for."""
 from huey import crontab
 
 from app.container import Services
+from app.services.crm.retention import prune_settled_events
 from app.services.learning.weights import refit_clients
 from app.services.scoring.retention import prune_score_history
 
@@ -95,6 +96,7 @@ def register_tasks(services: Services) -> None:
         def purge_uninstalled() -> None:
             hubspot.purge_uninstalled(services.uninstall_purge_days)
             hubspot.forget_used_states()
+            prune_settled_events(sessions, services.crm_event_days)
 
     outbox = services.outbox
     if outbox is not None:
