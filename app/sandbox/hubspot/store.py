@@ -18,6 +18,7 @@ from typing import Any
 from app.sandbox.clock import Clock
 from app.sandbox.hubspot import defaults
 from app.sandbox.hubspot.checks import ValidationMixin
+from app.sandbox.hubspot.deal_stages import deal_outcome
 from app.sandbox.hubspot.ids import check_hub_id
 from app.sandbox.hubspot.knobs import DEFAULT_SEARCH_INDEX_DELAY
 from app.sandbox.hubspot.links import LinksMixin
@@ -201,7 +202,9 @@ class HubSpotStore(LinksMixin, ValidationMixin):
     ) -> list[Change]:
         """Set values plus derived properties; return one change per real change."""
         now = self.clock.now()
-        calculated = self._deal_outcome(account, values) if otype == "deals" else {}
+        calculated = (
+            deal_outcome(account, record, values, now) if otype == "deals" else {}
+        )
         values[defaults.LAST_MODIFIED[otype]] = iso(now)
         changes: list[Change] = []
         self._set(account, otype, record, values, source, now, changes)
@@ -211,20 +214,6 @@ class HubSpotStore(LinksMixin, ValidationMixin):
         delay = account.knobs["search_index_delay"]
         account.search[otype].note(record, now + delay)
         return changes
-
-    def _deal_outcome(self, account: Account, values: dict[str, str]) -> dict:
-        """HubSpot's calculated deal properties for a new stage."""
-        found = account.pipeline_of_stage(values.get("dealstage") or "")
-        if not found:
-            return {}
-        metadata = found[1]["metadata"]
-        won = metadata["isClosed"] == "true" and float(metadata["probability"]) == 1
-        values.setdefault("pipeline", found[0]["id"])
-        return {
-            "hs_is_closed": metadata["isClosed"],
-            "hs_is_closed_won": "true" if won else "false",
-            "hs_deal_stage_probability": metadata["probability"],
-        }
 
     def _set(
         self,
