@@ -258,6 +258,8 @@ def test_stage_overrides_set_from_the_cli_decide_the_outcome(served: ServedApp):
     assert json.loads(configured.stdout) == {
         "stage_actions": {"5001": "converted", "closedwon": "none"}
     }
+    shown = served.services.hubspot.describe(str(HUB))["stage_actions"]
+    assert shown == {"5001": "converted", "closedwon": "none"}
     act = served.hubspot.act
     act.create_deal(HUB, [trial], dealname="T", pipeline="pilots", dealstage="5001")
     act.create_deal(HUB, [won], dealname="W", dealstage="closedwon")

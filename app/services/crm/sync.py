@@ -194,6 +194,7 @@ class RecordSync(ContactWalks):
                 "failed": counts.get(FAILED, 0),
             },
             "mapping": dict(state.mapping or {}) if state else {},
+            "stage_actions": dict(state.stage_actions or {}) if state else {},
             "api_calls": {"attempts": calls, "not_ok": failures},
             "api_success_rate": round(1 - failures / calls, 4) if calls else None,
             "last_rescored_at": iso_or_none(state.last_rescored_at if state else None),
