@@ -8,7 +8,7 @@ to the feedback recorder.
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
@@ -17,7 +17,7 @@ from app.crm.base import SIGNALS, CrmContact
 from app.models import Client
 from app.models.crm import CrmAccount as AccountRow
 from app.models.outcomes import CrmContactOutcome, CrmDealContact
-from app.models.sync import FAILED, CrmEvent, CrmRecord, CrmSync
+from app.models.sync import CrmEvent, CrmRecord, CrmSync
 from app.services.crm.outcome_rules import CHUNK, ClosedDeal, action_for
 from app.services.errors import DomainError, Unavailable
 from app.services.learning.feedback import FeedbackRecorder
@@ -202,25 +202,6 @@ def release_events(session: Session, event_ids: Sequence[int], now: datetime) ->
         .where(CrmEvent.id.in_(event_ids))
         .values(next_attempt_at=now, attempts=CrmEvent.attempts - 1)
     )
-
-
-def retry_events(
-    session: Session,
-    event_ids: Sequence[int],
-    reason: str,
-    retryable: bool,
-    now: datetime,
-    max_attempts: int,
-) -> None:
-    """Back off as the contact drain does (app/services/crm/sync.py), or fail
-    the events for good."""
-    for event in session.scalars(select(CrmEvent).where(CrmEvent.id.in_(event_ids))):
-        event.last_error = reason[:2000]
-        if not retryable or event.attempts >= max_attempts:
-            event.status = FAILED
-        else:
-            delay = min(3600, 5 * 2 ** min(event.attempts, 10))
-            event.next_attempt_at = now + timedelta(seconds=delay)
 
 
 # -- record signals -----------------------------------------------------------------

@@ -20,13 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.crm.base import CrmAccount, CrmError, Deal
 from app.models.base import utcnow
-from app.models.sync import DONE, PENDING, CrmEvent
+from app.models.sync import DONE, CrmEvent
+from app.services.crm.event_claims import claim_due, retry_events
 from app.services.crm.outcome_ledger import (
     LedgerAccount,
     contact_rows,
@@ -37,7 +38,6 @@ from app.services.crm.outcome_ledger import (
     recorded,
     release_events,
     replace_deal_rows,
-    retry_events,
     set_recorded,
 )
 from app.services.crm.outcome_rules import (
@@ -50,7 +50,7 @@ from app.services.crm.outcome_rules import (
     merged_stage_actions,
 )
 from app.services.crm.scorer import sync_state
-from app.services.crm.sync import CLAIM, MAX_ATTEMPTS, DrainResult, RecordSync
+from app.services.crm.sync import DrainResult, RecordSync
 from app.services.errors import DomainError, NoFactorValues, Unavailable
 from app.services.keys import LeadKeys
 from app.services.learning.feedback import FeedbackRecorder
@@ -148,44 +148,13 @@ class DealOutcomes:
     # -- internals -------------------------------------------------------------
 
     def _claim(self, account_pk: int) -> list[_Event]:
-        now = self._clock()
         with self._sessions.begin() as session:
-            due = session.execute(
-                select(
-                    CrmEvent.id,
-                    CrmEvent.kind,
-                    CrmEvent.object_id,
-                    CrmEvent.payload,
-                    CrmEvent.occurred_at,
-                )
-                .where(
-                    CrmEvent.account_pk == account_pk,
-                    CrmEvent.status == PENDING,
-                    CrmEvent.kind.in_(DEAL_KINDS),
-                    CrmEvent.next_attempt_at <= now,
-                )
-                .order_by(CrmEvent.id)
-                .limit(MAX_EVENTS)
-            ).all()
-            if not due:
-                return []
-            # Only rows still due are taken: a concurrent drain gets the others.
-            taken = set(
-                session.scalars(
-                    update(CrmEvent)
-                    .where(
-                        CrmEvent.id.in_([row[0] for row in due]),
-                        CrmEvent.next_attempt_at <= now,
-                        CrmEvent.status == PENDING,
-                    )
-                    .values(next_attempt_at=now + CLAIM, attempts=CrmEvent.attempts + 1)
-                    .returning(CrmEvent.id)
-                ).all()
+            claimed = claim_due(
+                session, account_pk, DEAL_KINDS, MAX_EVENTS, self._clock()
             )
         return [
-            _Event(event_id, deal_ids_of(kind, object_id, payload), occurred_at)
-            for event_id, kind, object_id, payload, occurred_at in due
-            if event_id in taken
+            _Event(e.id, deal_ids_of(e.kind, e.object_id, e.payload), e.occurred_at)
+            for e in claimed
         ]
 
     def _release(self, event_ids: Sequence[int]) -> None:
@@ -196,9 +165,7 @@ class DealOutcomes:
 
     def _retry(self, event_ids: Sequence[int], reason: str, retryable: bool) -> None:
         with self._sessions.begin() as session:
-            retry_events(
-                session, event_ids, reason, retryable, self._clock(), MAX_ATTEMPTS
-            )
+            retry_events(session, event_ids, reason, retryable, self._clock())
 
     def _apply(
         self,

@@ -24,8 +24,7 @@ row, because a row naming a contact that is gone would only keep its id.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import Delete, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import CrmAccount, CrmEvent, CrmRecord
 from app.models.base import utcnow
-from app.models.sync import DONE, FAILED, PENDING
+from app.models.sync import DONE, PENDING
 from app.services.crm import outcomes
 from app.services.crm.contact_rows import (
     CONTACTS,
@@ -44,6 +43,7 @@ from app.services.crm.contact_rows import (
     move_lead,
     queue_rescore,
 )
+from app.services.crm.event_claims import ClaimedEvent, claim_due, retry_events
 from app.services.crm.sync import RESCORE_KINDS
 from app.services.errors import Unavailable
 from app.services.keys import LeadKeys
@@ -60,16 +60,6 @@ REMOVAL_KINDS = (PRIVACY_DELETION, DELETION, MERGE)
 # before deletions, so history moved to a survivor deleted in the same batch
 # goes with it.
 _ORDER = {PRIVACY_DELETION: 0, MERGE: 1, DELETION: 2}
-CLAIM = timedelta(minutes=2)  # how long a drain owns the events it claimed
-MAX_ATTEMPTS = 12
-
-
-@dataclass(frozen=True)
-class _Event:
-    id: int
-    kind: str
-    object_id: str | None
-    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -121,7 +111,7 @@ class ContactRemovals:
 
     # -- the three kinds --------------------------------------------------------
 
-    def _apply(self, account: _Account, event: _Event) -> None:
+    def _apply(self, account: _Account, event: ClaimedEvent) -> None:
         contact_id = id_text(event.object_id)
         if event.kind == PRIVACY_DELETION and contact_id is not None:
             if not self._still_there(event.id):
@@ -157,7 +147,7 @@ class ContactRemovals:
         forget_lead(session, account.client_id, self._key(account, contact_id))
 
     def _merge(
-        self, session: Session, account: _Account, event: _Event, row: CrmEvent
+        self, session: Session, account: _Account, event: ClaimedEvent, row: CrmEvent
     ) -> None:
         survivor, merged = merge_parties(event.object_id, event.payload)
         row.status = DONE
@@ -173,33 +163,9 @@ class ContactRemovals:
 
     # -- claiming and bookkeeping ---------------------------------------------------
 
-    def _claim(self, account_pk: int, limit: int) -> list[_Event]:
-        now = self._clock()
-        due_now = (
-            CrmEvent.account_pk == account_pk,
-            CrmEvent.status == PENDING,
-            CrmEvent.kind.in_(REMOVAL_KINDS),
-            CrmEvent.next_attempt_at <= now,
-        )
+    def _claim(self, account_pk: int, limit: int) -> list[ClaimedEvent]:
         with self._sessions.begin() as session:
-            due = session.scalars(
-                select(CrmEvent.id).where(*due_now).order_by(CrmEvent.id).limit(limit)
-            ).all()
-            if not due:
-                return []
-            # Only rows still due are taken: a concurrent drain gets the others.
-            rows = session.execute(
-                update(CrmEvent)
-                .where(CrmEvent.id.in_(due), *due_now)
-                .values(next_attempt_at=now + CLAIM, attempts=CrmEvent.attempts + 1)
-                .returning(
-                    CrmEvent.id,
-                    CrmEvent.kind,
-                    CrmEvent.object_id,
-                    CrmEvent.payload,
-                )
-            ).all()
-        return [_Event(*row) for row in rows]
+            return claim_due(session, account_pk, REMOVAL_KINDS, limit, self._clock())
 
     def _account(self, account_pk: int) -> _Account | None:
         with self._sessions() as session:
@@ -239,15 +205,7 @@ class ContactRemovals:
 
     def _retry(self, event_id: int, reason: str) -> None:
         with self._sessions.begin() as session:
-            event = session.get(CrmEvent, event_id)
-            if event is None:
-                return
-            event.last_error = reason[:2000]
-            if event.attempts >= MAX_ATTEMPTS:
-                event.status = FAILED
-            else:
-                delay = min(3600, 5 * 2 ** min(event.attempts, 10))
-                event.next_attempt_at = self._clock() + timedelta(seconds=delay)
+            retry_events(session, [event_id], reason, True, self._clock())
 
     def _key(self, account: _Account, contact_id: str) -> str:
         return self._keys.for_crm_record(
@@ -255,7 +213,7 @@ class ContactRemovals:
         )
 
 
-def _named(event: _Event) -> set[str]:
+def _named(event: ClaimedEvent) -> set[str]:
     if event.kind == MERGE:
         survivor, merged = merge_parties(event.object_id, event.payload)
         return {*merged, *([survivor] if survivor else [])}

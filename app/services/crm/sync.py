@@ -21,13 +21,13 @@ this module is the same for every CRM.
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import func, or_, select, update
 
 from app.crm.base import CrmAccount, CrmContact, CrmError, RecordRef
 from app.models.sync import FAILED, PENDING, CrmEvent, CrmRecord, CrmSync
 from app.services.crm.contact_rows import drop_settled
+from app.services.crm.event_claims import CLAIM, retry_events
 from app.services.crm.reconcile import ContactWalks, walk_finished, walking
 from app.services.crm.scorer import iso_or_none, sync_state
 
@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 # Contact events whose effect is "read the contact again and rescore it".
 RESCORE_KINDS = ("contact.creation", "contact.propertyChange", "contact.restore")
 BATCH = 100
-CLAIM = timedelta(minutes=2)  # how long a drain owns the events it claimed
-MAX_ATTEMPTS = 12
 
 
 @dataclass(frozen=True)
@@ -124,17 +122,8 @@ class RecordSync(ContactWalks):
         return contacts
 
     def _retry(self, event_ids: Sequence[int], reason: str, retryable: bool) -> None:
-        now = self._clock()
         with self._sessions.begin() as session:
-            for event in session.scalars(
-                select(CrmEvent).where(CrmEvent.id.in_(event_ids))
-            ):
-                event.last_error = reason[:2000]
-                if not retryable or event.attempts >= MAX_ATTEMPTS:
-                    event.status = FAILED
-                else:
-                    delay = min(3600, 5 * 2 ** min(event.attempts, 10))
-                    event.next_attempt_at = now + timedelta(seconds=delay)
+            retry_events(session, event_ids, reason, retryable, self._clock())
 
     # -- backfill ----------------------------------------------------------------
 
