@@ -287,3 +287,30 @@ def test_a_rescore_during_a_walk_does_not_hide_a_deleted_contact(served, portal)
     _run_queue(served)
     assert deleted not in _contact_ids(served, portal)
     assert app.describe(str(HUB))["contacts_scored"] == CONTACTS - 1
+
+
+def test_a_walk_leaves_a_contact_with_waiting_events_to_the_drain(served, portal):
+    """The drain will read the contact again (newer than the walk's page), so the
+    walk writing its older read could land last and stay wrong."""
+    hubspot, app = served.hubspot, served.services.hubspot
+    edited, other, *_ = _contact_ids(served, portal)
+    hubspot.act.update_contact(HUB, edited, jobtitle="Chief Executive Officer")
+    hubspot.act.update_contact(HUB, other, jobtitle="Chief Executive Officer")
+    with served.services.sessions.begin() as session:
+        session.add(
+            CrmEvent(
+                account_pk=portal,
+                dedupe_key=f"{edited:0>64}",
+                kind="contact.propertyChange",
+                object_type="contacts",
+                object_id=edited,
+                payload={"propertyName": "jobtitle"},
+                occurred_at=datetime.now(UTC),
+            )
+        )
+    writes = len(hubspot.writes(HUB))
+    assert app.reconcile(str(HUB)) is True
+    _run_queue(served)
+    assert _written_ids(served, writes) == [other]
+    assert app.sync(portal).written == 1
+    assert _written_ids(served, writes) == [other, edited]

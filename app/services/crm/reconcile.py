@@ -22,12 +22,13 @@ before its row, score history and snapshot are deleted, so `contacts_scored`
 stays true. The sweep is bounded per run and resumes in the next one.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.crm.base import CrmAccount, RecordRef
+from app.crm.base import CrmAccount, CrmContact, RecordRef
 from app.models.crm import CrmAccount as AccountRow
 from app.models.sync import CrmRecord, CrmSync
 from app.services.crm.rescore import Rescoring
@@ -55,6 +56,11 @@ def walk_finished() -> ColumnElement[bool]:
 
 class ContactWalks(Rescoring):
     """Starting, advancing and ending walks (a base of RecordSync)."""
+
+    def _not_newer(
+        self, account_pk: int, contacts: Sequence[CrmContact], read_at: datetime
+    ) -> list[CrmContact]:
+        raise NotImplementedError  # RecordSync: the contacts no drain holds
 
     def start_walk(self, account_pk: int) -> bool:
         """Walk every contact again, unless a walk is under way; True if started.
@@ -128,9 +134,10 @@ class ContactWalks(Rescoring):
                 )
             if not unseen:
                 return True
+            read_at = self._clock()
             found = crm.read_contacts([RecordRef(CONTACTS, rid) for rid in unseen])
-            if found:
-                self._score_and_write(account_pk, crm, found, [])
+            if fresh := self._not_newer(account_pk, found, read_at):
+                self._score_and_write(account_pk, crm, fresh, [])
             present = {contact.ref.record_id for contact in found}
             with self._sessions.begin() as session:
                 # Seen now, even where the write failed again: the sweep ends.

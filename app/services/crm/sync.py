@@ -21,6 +21,7 @@ this module is the same for every CRM.
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 
@@ -138,8 +139,11 @@ class RecordSync(ContactWalks):
                 state.backfill_started_at = self._clock()
             cursor, started = state.backfill_cursor, state.backfill_started_at
         for _ in range(pages):
+            read_at = self._clock()
             page = crm.list_contacts("contacts", cursor, BATCH)
-            self._score_and_write(account_pk, crm, page.contacts, [])
+            self._score_and_write(
+                account_pk, crm, self._not_newer(account_pk, page.contacts, read_at), []
+            )
             following = page.next_cursor
             if following is None and not self._forget_unseen(account_pk, crm, started):
                 return False  # more to sweep: the next run lists this page again
@@ -151,6 +155,37 @@ class RecordSync(ContactWalks):
             if cursor is None:
                 return True
         return False
+
+    def _not_newer(
+        self, account_pk: int, contacts: Sequence[CrmContact], read_at: datetime
+    ) -> list[CrmContact]:
+        """The page's contacts that no drain holds or read after this page: the
+        drain's fresher read must not be overwritten by the walk's older one."""
+        ids = [contact.ref.record_id for contact in contacts]
+        if not ids:
+            return []
+        with self._sessions() as session:
+            held = set(
+                session.scalars(
+                    select(CrmEvent.object_id).where(
+                        CrmEvent.account_pk == account_pk,
+                        CrmEvent.status == PENDING,
+                        CrmEvent.kind.in_(RESCORE_KINDS),
+                        CrmEvent.object_id.in_(ids),
+                    )
+                )
+            )
+            held.update(
+                session.scalars(
+                    select(CrmRecord.record_id).where(
+                        CrmRecord.account_pk == account_pk,
+                        CrmRecord.object_type == "contacts",
+                        CrmRecord.record_id.in_(ids),
+                        CrmRecord.read_at > read_at,
+                    )
+                )
+            )
+        return [c for c in contacts if c.ref.record_id not in held]
 
     def status(self, account_pk: int) -> dict[str, object]:
         """Progress and health of the account's sync, for operators."""
