@@ -238,7 +238,11 @@ def keys_rotate(ctx: _Context) -> None:
 def worker(ctx: _Context, workers: int) -> None:
     """Run the background job consumer (refits, feedback delivery)."""
     huey = ctx.services.tasks.huey
-    huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
+    # Huey's SQLite queue is polled; its default back-off lets an idle worker
+    # sleep 10 s, which would be most of a webhook's edit-to-score time.
+    huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, max_delay=1.0
+    ).run()
 
 
 @main.command("serve")
