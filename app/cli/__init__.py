@@ -259,9 +259,11 @@ def serve(ctx: _Context, host: str, port: int | None, workers: int) -> None:
 
 from app.cli.accounts import accounts as _accounts_command  # noqa: E402
 from app.cli.accounts import manifest as _manifest_command  # noqa: E402
+from app.cli.clients_bands import clients_bands as _bands_command  # noqa: E402
 from app.cli.demo import demo as _demo_command  # noqa: E402
 from app.sandbox.cli import sandbox as _sandbox_command  # noqa: E402
 
+clients.add_command(_bands_command)
 main.add_command(_accounts_command)
 main.add_command(_manifest_command)
 main.add_command(_demo_command)

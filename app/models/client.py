@@ -21,6 +21,11 @@ class Client(Base):
     pinned_weights: Mapped[dict[str, Any] | None] = mapped_column(
         JSON(none_as_null=True), default=None
     )
+    # Label thresholds fixed by the operator ({"hot", "warm", "cool"}); they win
+    # over the bands learned with each personalised weight version.
+    pinned_bands: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), default=None
+    )
     # What the account stated: industry, company_size, country, icp_industries,
     # icp_company_sizes, as given (normalised on use by the personalization layer).
     stated_profile: Mapped[dict[str, Any]] = mapped_column(

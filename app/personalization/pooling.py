@@ -1,40 +1,49 @@
-"""Similar clients' outcomes pooled into one estimate of a client's prior weights.
+"""Similar clients' outcomes pooled into a client's prior weights, robust to a
+client that lies.
 
-Averaging the weights each similar client learned alone throws information away:
-each of them was fitted on a few hundred outcomes, shrunk toward its own prior,
-floored and capped per refit, and only then averaged. Pooling fits once on all
-their outcomes instead: a weighted logistic regression with one intercept per
-client (base rates differ between clients) and one shared, non-negative
-coefficient per factor, penalised toward the industry prior (or the defaults).
+Why pool outcomes rather than average learned weights: each similar client's own
+weights were fitted on a few hundred outcomes, shrunk toward its own prior,
+floored and capped per refit before any averaging, which throws information
+away. The estimate is one weighted logistic regression on the neighbours'
+outcomes, with one intercept per client (base rates differ) and one shared,
+non-negative coefficient per factor, penalised toward the industry prior (or the
+defaults), served as the posterior mean of the normalised coefficients
+(`learning.fit_toward_prior`; ~1 point more of the AUC gap than the optimum).
 
-- Labels are won (reward > 0) or lost, each outcome counting once, not with
-  |reward| as in a client's own refit: a bounce weighs twice an ignore and bounces
-  follow email validity, not interest, so reward weights pulled the valid-email
-  coefficient up (+0.03 of weight, bias that more data does not remove) and
-  unequal weights waste outcomes. With plain labels the pooled fit closes ~2.5
-  points more of the AUC gap in the learning benchmark.
-- The estimate served is the posterior mean of the normalised coefficients
-  (Laplace approximation, restricted to non-negative coefficients;
-  `learning.fit_toward_prior`), not the constrained optimum: with ~1,000
-  outcomes for ten coefficients the optimum puts weakly supported factors on
-  zero; the mean closed ~1 point more of the AUC gap, in each of 21 simulated
-  worlds.
-- A neighbour's outcomes count with its similarity, and a neighbour with more than
-  `max_outcomes` outcomes counts as if it had that many, so one large client does
-  not outvote the others.
-- No per-refit change cap: the cap keeps one client's own weights from jumping
-  between refits; this is a fresh estimate, and the client's own refits are capped
-  against whatever it is served.
-- Held-out gate, leave one neighbour out: fitted on the other neighbours, the
-  pooled weights must rank the held-out neighbour's outcomes no worse than the
-  prior they were shrunk toward, on average over neighbours, beyond one standard
-  error. That is the question that matters — does what similar clients learned
-  carry over to another similar client — asked of the data directly.
+What changed, and why: a pooled fit weighs every outcome, so a client that
+invents outcomes buys influence with volume — two registered clients claiming a
+common profile with 1,000 invented outcomes each moved a newcomer's
+`has_company_match` weight from 0.03 to 0.49. Now no outcome count buys
+influence, and a peer that disagrees with the others is left out:
+
+- Equal at most: a peer's outcomes count together as at most the median peer's
+  outcome count (`max_outcomes` caps that reference), times its similarity.
+  More outcomes never weigh more than the typical peer; fewer weigh less.
+- Robust screening: each peer is first fitted alone toward the same prior; the
+  factor-wise median of these fits is the reference, and a peer whose fit lies
+  more than `SCREEN_FULL` times the median peer's L1 distance from it (at
+  least `MIN_SPREAD`) loses weight, linearly, down to none at `SCREEN_ZERO`
+  times. Medians are not moved
+  by a minority, so fewer liars than honest peers are screened out however
+  extreme their outcomes; one that stays inside the honest spread keeps at most
+  an equal share, so it can move the estimate by at most a fraction of that
+  spread. Only the screened peers are pooled and only they vote in the gate.
+- Shrinkage toward the prior is the fit's penalty: agreeing peers with enough
+  outcomes move the estimate away from the prior, few or noisy ones do not.
+
+Outcomes are counted once each (won = reward > 0, else lost), not with
+|reward|: bounces follow email validity, not interest, and reward weights pulled
+the valid-email coefficient up. No per-refit change cap: this is a fresh
+estimate, and the client's own refits are capped against what it is served.
+
+Held-out gate, leave one neighbour out: fitted on the other screened neighbours,
+the pooled weights must rank the held-out neighbour's outcomes no worse than the
+prior, on average over neighbours, beyond one standard error.
 
 Samples are (ten factor values, reward) only; no lead PII reaches this layer.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,8 +59,16 @@ from app.personalization.numerics import roc_auc
 from app.personalization.priors import Weights
 from app.personalization.similarity import Neighbour
 
-MAX_OUTCOMES = 1000  # a neighbour counts at most as much as this many outcomes
-MIN_CLIENTS = 5  # neighbours with outcomes needed for a pooled estimate
+MAX_OUTCOMES = 1000  # the reference a peer's outcomes are scaled to never exceeds this
+MIN_CLIENTS = 5  # screened neighbours with outcomes needed for a pooled estimate
+SCREEN_FULL = 2.0  # full weight up to this many median distances from the median fit
+SCREEN_ZERO = 4.0  # no weight from this many median distances on
+# The median distance counts as at least this (L1 of weights), so peers that agree
+# closely do not drop one for a difference no score would show.
+MIN_SPREAD = 0.05
+# Outcomes of one day of a peer that count toward others' weights: room for an
+# honest backfill of a few hundred outcomes when a CRM connects, not for 1,000s.
+POOL_PER_DAY = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +76,9 @@ class PooledFit:
     """A pooled estimate and whether it may be served.
 
     `weights` is None unless `accepted`. The AUCs are the means over held-out
-    neighbours of the pooled weights and of the prior.
+    neighbours of the pooled weights and of the prior. `contributors` holds each
+    neighbour with outcomes and its share of the combination (shares sum to 1;
+    a screened-out peer has 0.0).
     """
 
     weights: Weights | None
@@ -69,22 +88,56 @@ class PooledFit:
     holdout_auc_prior: float | None
     accepted: bool
     reason: str
+    contributors: tuple[tuple[str, float], ...] = ()
 
 
-def _stack(
-    groups: Sequence[tuple[float, Sequence[Sample]]], max_outcomes: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Design rows, labels, sample weights and the group index of every outcome."""
-    x, y, s, group = [], [], [], []
-    for index, (share, samples) in enumerate(groups):
-        values = np.array([p.values for p in samples], dtype=float)
-        won = np.array([p.reward > 0 for p in samples], dtype=bool)
-        scale = share * min(1.0, max_outcomes / len(samples))
-        x.append(values.reshape(-1, N_FACTORS))
-        y.append(won)
-        s.append(np.full(len(samples), scale))
-        group.append(np.full(len(samples), index))
-    return np.vstack(x), np.concatenate(y), np.concatenate(s), np.concatenate(group)
+def cap_per_day(
+    dated: Iterable[tuple[Hashable, Sample]], per_day: int = POOL_PER_DAY
+) -> list[Sample]:
+    """The samples, in order, keeping at most `per_day` of each day.
+
+    A burst of outcomes on one day counts toward other clients' weights as at
+    most `per_day` of them; the client's own learning uses all of them.
+    """
+    seen: dict[Hashable, int] = {}
+    kept = []
+    for day, sample in dated:
+        if seen.get(day, 0) < per_day:
+            seen[day] = seen.get(day, 0) + 1
+            kept.append(sample)
+    return kept
+
+
+def _arrays(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray]:
+    x = np.array([p.values for p in samples], dtype=float).reshape(-1, N_FACTORS)
+    return x, np.array([p.reward > 0 for p in samples], dtype=bool)
+
+
+def screen(fits: np.ndarray) -> np.ndarray:
+    """Weight in [0, 1] of each peer's fit (rows) by its L1 distance from the
+    factor-wise median fit, relative to the median such distance."""
+    distance = np.abs(fits - np.median(fits, axis=0)).sum(axis=1)
+    ratio = distance / max(float(np.median(distance)), MIN_SPREAD)
+    return np.clip((SCREEN_ZERO - ratio) / (SCREEN_ZERO - SCREEN_FULL), 0.0, 1.0)
+
+
+def _shares(
+    groups: Sequence[tuple[str, float, np.ndarray, np.ndarray]],
+    prior: Weights,
+    l2: float,
+    floor: float,
+    max_outcomes: int,
+) -> np.ndarray:
+    """Each peer's weight per outcome: similarity x screening x equal-count scale."""
+    fits = []
+    for _, _, x, y in groups:
+        alone = fit_toward_prior(x, y, np.ones(len(y)), prior, l2, floor)
+        fits.append(alone if alone is not None else prior)
+    trust = screen(np.array(fits, dtype=float))
+    counts = np.array([len(y) for *_, y in groups], dtype=float)
+    reference = min(float(np.median(counts)), float(max_outcomes))
+    similarity = np.array([g[1] for g in groups], dtype=float)
+    return similarity * trust * np.minimum(1.0, reference / counts)
 
 
 def pooled_fit(
@@ -97,7 +150,7 @@ def pooled_fit(
     max_outcomes: int = MAX_OUTCOMES,
     min_clients: int = MIN_CLIENTS,
 ) -> PooledFit:
-    """Fit the neighbours' pooled outcomes toward `prior` and gate the result.
+    """Fit the screened neighbours' outcomes toward `prior` and gate the result.
 
     `samples` maps a neighbour's client_id to its outcomes; neighbours without
     outcomes there are left out. The penalty is `settings.l2[prior_method]`, the
@@ -108,24 +161,40 @@ def pooled_fit(
     for n in neighbours:
         usable = [p for p in samples.get(n.client_id, ()) if p.reward != 0]
         if usable and n.similarity > 0:
-            groups.append((n.similarity, usable))
-    n_samples = sum(len(g) for _, g in groups)
+            groups.append((n.client_id, n.similarity, *_arrays(usable)))
+    n_samples = sum(len(g[3]) for g in groups)
+    contributors: tuple[tuple[str, float], ...] = ()
 
     def result(weights, accepted, reason, new=None, old=None) -> PooledFit:
-        return PooledFit(weights, len(groups), n_samples, new, old, accepted, reason)
+        return PooledFit(
+            weights, len(groups), n_samples, new, old, accepted, reason, contributors
+        )
 
     if len(groups) < min_clients:
         return result(None, False, f"needs outcomes of {min_clients} similar clients")
-    x, y, s, group = _stack(groups, max_outcomes)
-    n_pos = int(y.sum())
+    y_all = np.concatenate([g[3] for g in groups])
+    n_pos = int(y_all.sum())
     if (
         n_samples < settings.min_outcomes
         or n_pos < settings.min_each_class
         or n_samples - n_pos < settings.min_each_class
     ):
         return result(None, False, "too few positive or negative outcomes")
+    shares = _shares(groups, prior, l2, settings.floor, max_outcomes)
+    totals = shares * np.array([len(g[3]) for g in groups])
+    share_of = totals / max(float(totals.sum()), 1e-300)
+    contributors = tuple(
+        (g[0], round(float(t), 4)) for g, t in zip(groups, share_of, strict=True)
+    )
+    kept = [i for i in range(len(groups)) if shares[i] > 0]
+    if len(kept) < min_clients:
+        return result(None, False, f"needs outcomes of {min_clients} agreeing clients")
+    x = np.vstack([groups[i][2] for i in kept])
+    y = np.concatenate([groups[i][3] for i in kept])
+    s = np.concatenate([np.full(len(groups[i][3]), shares[i]) for i in kept])
+    group = np.concatenate([np.full(len(groups[i][3]), i) for i in kept])
     new_aucs, old_aucs = [], []
-    for k in range(len(groups)):
+    for k in kept:
         test = group == k
         if y[test].all() or not y[test].any():
             continue  # AUC needs both classes

@@ -14,7 +14,8 @@ Order (first that applies):
    Given the similar clients' outcomes (`neighbour_samples`), `similar_clients`
    is their pooled fit (`pooling.py`), served only when it ranks held-out similar
    clients' outcomes no worse than the industry prior (else the fallback prior is
-   served under its own name); without them, the combination of their learned
+   served under its own name), with each contributing peer's share in
+   `details["pooled_peers"]`; without them, the combination of their learned
    weights (`similarity.combine`).
 """
 
@@ -78,6 +79,8 @@ def prior_choice(
             pooled_outcomes=pooled.n_samples,
             pooled_holdout_auc=pooled.holdout_auc_new,
             pooled_holdout_auc_prior=pooled.holdout_auc_prior,
+            # which peers the estimate came from, and each one's share of it
+            pooled_peers=dict(pooled.contributors),
         )
         if pooled.accepted and pooled.weights is not None:
             return WeightChoice(

@@ -88,7 +88,9 @@ def test_config_requests_never_fit(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(
         weights,
         "refit",
-        lambda session, client: fits.append(client.id) or real_refit(session, client),
+        lambda session, client, peers=None: (
+            fits.append(client.id) or real_refit(session, client, peers)
+        ),
     )
     http = app.test_client()
     registered = http.post(

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Client
+from app.personalization.bands import bands_to_json
 from app.personalization.profile import ClientProfile
 from app.services.errors import (
     InvalidInput,
@@ -30,6 +31,7 @@ from app.services.errors import (
     Unavailable,
 )
 from app.services.keys import new_api_key
+from app.services.learning.bands import served_bands
 from app.services.learning.clients import (
     ClientError,
     find_client_by_key,
@@ -43,7 +45,11 @@ from app.services.learning.emails import (
     notice_mail,
 )
 from app.services.learning.profiles import profile_of, update_stated_profile
-from app.services.learning.weights import current_weights, publish_prior
+from app.services.learning.weights import (
+    current_weights,
+    latest_version,
+    publish_prior,
+)
 from app.services.tasks import TaskQueue
 
 log = logging.getLogger(__name__)
@@ -145,6 +151,7 @@ class ConfigService:
                 if client is None:
                     raise NotFound(f"No client {client_id}")
                 published = current_weights(session, client)
+                bands = served_bands(client, latest_version(session, client.id))
                 return {
                     "client_id": client.id,
                     "email": client.email,
@@ -152,6 +159,7 @@ class ConfigService:
                     "method": published.method,
                     "version": published.version,
                     "personalised": published.personalised,
+                    "bands": bands_to_json(bands),
                     "profile": _profile_summary(profile_of(client)),
                 }
         except SQLAlchemyError as error:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Client, Feedback, WeightVersion
-from app.personalization.learning import FitResult, Sample, fit_weights
+from app.personalization.learning import FitResult, fit_weights
 from app.personalization.selection import (
     DEFAULT_METHOD,
     INDUSTRY_PRIOR,
@@ -20,16 +20,17 @@ from app.personalization.selection import (
     personalise,
     prior_choice,
 )
-from app.personalization.similarity import Peer, nearest
+from app.personalization.similarity import nearest
 from app.scoring import DEFAULT_WEIGHTS, FACTOR_KEYS, validate_weights
 from app.scoring.weights import weights_mapping
+from app.services.learning.bands import attach_learned_bands, refresh_learned_bands
+from app.services.learning.peers import PeerPool, own_samples
 from app.services.learning.profiles import profile_of
 
 REFIT_AFTER_NEW_FEEDBACK = (
     10  # new outcomes since the last version that trigger a refit
 )
 _CHANGE_EPSILON = 1e-6
-NEIGHBOUR_ROWS = 2_000  # latest outcomes of each similar client that are pooled
 # Times a version number is taken again after a concurrent publish took it first.
 _PUBLISH_ATTEMPTS = 5
 
@@ -71,68 +72,27 @@ def current_weights(session: Session, client: Client) -> PublishedWeights:
     )
 
 
-def _peers(session: Session) -> list[Peer]:
-    """Clients whose latest version learned from their own outcomes."""
-    latest = (
-        select(WeightVersion.client_id, func.max(WeightVersion.version).label("v"))
-        .group_by(WeightVersion.client_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(WeightVersion, Client)
-        .join(
-            latest,
-            (WeightVersion.client_id == latest.c.client_id)
-            & (WeightVersion.version == latest.c.v),
-        )
-        .join(Client, Client.id == WeightVersion.client_id)
-        .where(WeightVersion.personalised.is_(True))
-    ).all()
-    return [
-        Peer(
-            client.id,
-            profile_of(client),
-            validate_weights(version.weights),
-            version.n_outcomes,
-        )
-        for version, client in rows
-        if client.pinned_weights is None  # pinned clients teach nobody
-    ]
-
-
-def _samples(
-    session: Session, client_id: str, latest: int | None = None
-) -> list[Sample]:
-    """A client's outcomes, oldest first; optionally only the latest ones."""
-    query = select(Feedback).where(Feedback.client_id == client_id)
-    if latest is not None:
-        query = query.order_by(Feedback.id.desc()).limit(latest)
-        rows = list(session.scalars(query))[::-1]
-    else:
-        rows = list(session.scalars(query.order_by(Feedback.id)))
-    return [Sample(tuple(row.factor_values), row.reward, row.lead_key) for row in rows]
-
-
-def refit(session: Session, client: Client) -> WeightVersion | None:
+def refit(
+    session: Session, client: Client, peers: PeerPool | None = None
+) -> WeightVersion | None:
     """Recompute a client's weights; add a version when they changed (caller commits).
 
     The prior follows the similar clients as they learn; the client's own outcomes
     personalise it once there are enough, and only when the held-out check holds.
-    A rejected refit keeps the current personalised weights.
+    A rejected refit keeps the current personalised weights. `peers` is the run's
+    PeerPool (read now when None).
     """
     if client.pinned_weights is not None:
         return None
+    peers = peers if peers is not None else PeerPool.load(session)
     profile = profile_of(client)
-    neighbours = nearest(profile, _peers(session), exclude=client.id)
+    neighbours = nearest(profile, peers.peers, exclude=client.id)
     current = latest_version(session, client.id)
-    samples = _samples(session, client.id)
-    # Similar clients' outcomes (factor values and rewards only) are pooled into
-    # one fit; the latest rows suffice, as each neighbour's weight is capped anyway.
+    samples = own_samples(session, client.id)
+    # Similar clients' outcomes (factor values and rewards only, capped per day)
+    # are pooled into one robust fit (pooling.py).
     pooled = (
-        {
-            n.client_id: _samples(session, n.client_id, NEIGHBOUR_ROWS)
-            for n in neighbours
-        }
+        {n.client_id: peers.outcomes(session, n.client_id) for n in neighbours}
         if len(neighbours) >= MIN_SIMILAR_CLIENTS
         else None
     )
@@ -180,6 +140,7 @@ def _publish_if_changed(
         if _same_weights(current, choice.method, weights):
             return None
         version = _version_row(client, current, choice, fit, n_outcomes, weights)
+        attach_learned_bands(session, version, current)
         try:
             with session.begin_nested():
                 session.add(version)
@@ -231,6 +192,7 @@ def _version_row(
             k: v
             for k, v in choice.details.items()
             if isinstance(v, str | int | float | bool | type(None))
+            or k == "pooled_peers"  # {peer client id: share of the pooled fit}
         },
     )
 
@@ -269,16 +231,21 @@ def refit_due(session: Session, client_id: str) -> bool:
 def refit_clients(
     sessions: sessionmaker[Session], client_ids: list[str] | None = None
 ) -> list[PublishedWeights]:
-    """Refit the given clients (all when None), each in its own transaction."""
+    """Refit the given clients (all when None), each in its own transaction.
+
+    The peers are read once for the run: every client is refit against the same
+    snapshot of what the others had learned when it started.
+    """
     with sessions() as session:
         ids = client_ids or list(session.scalars(select(Client.id).order_by(Client.id)))
+        peers = PeerPool.load(session)
     published = []
     for client_id in ids:
         with sessions.begin() as session:
             client = session.get(Client, client_id)
             if client is None:
                 continue
-            refit(session, client)
+            refit(session, client, peers) or refresh_learned_bands(session, client)
             session.flush()
             published.append(current_weights(session, client))
     return published

@@ -25,10 +25,11 @@ from app.scoring import (
 )
 from app.scoring.icp import NO_ICP
 from app.services.keys import hash_api_key
+from app.services.learning.bands import served_bands
 from app.services.learning.clients import find_client_by_key
 from app.services.learning.emails import same_email
 from app.services.learning.profiles import profile_of
-from app.services.learning.weights import current_weights
+from app.services.learning.weights import current_weights, latest_version
 from app.services.scoring.encoding import ScoreEncoder
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ def config_of(session: Session, client: Client) -> ClientConfig:
         published.method,
         published.version,
         profile_of(client).to_icp(),
+        served_bands(client, latest_version(session, client.id)),
     )
 
 

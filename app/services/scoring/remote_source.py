@@ -16,12 +16,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config_client import ConfigApiClient, ConfigApiUnreachable
 from app.models import CachedConfig
 from app.models.base import utcnow
+from app.personalization.bands import bands_from_json
 from app.personalization.profile import (
     ClientProfile,
     normalise_icp_industries,
     normalise_size,
 )
-from app.scoring import DEFAULT_WEIGHTS, WeightsError, validate_weights
+from app.scoring import (
+    DEFAULT_BANDS,
+    DEFAULT_WEIGHTS,
+    WeightsError,
+    validate_weights,
+)
 from app.services.keys import hash_api_key, normalise_email
 from app.services.scoring.configs import (
     ClientConfig,
@@ -119,4 +125,6 @@ def _config_from_payload(payload: dict[str, Any], identity: str) -> ClientConfig
         payload["method"],
         payload.get("version"),
         icp,
+        # An older Config API sends no bands: its clients are labelled 80/60/40.
+        bands_from_json(payload["bands"]) if "bands" in payload else DEFAULT_BANDS,
     )

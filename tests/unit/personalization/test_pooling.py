@@ -5,7 +5,7 @@ import pytest
 
 from app.personalization.learning import REWARDS, FitSettings, Sample, roc_auc
 from app.personalization.numerics import newton_nonneg, nonneg_posterior_mean
-from app.personalization.pooling import pooled_fit
+from app.personalization.pooling import cap_per_day, pooled_fit, screen
 from app.personalization.priors import DEFAULT, PRIORS
 from app.personalization.selection import choose_weights, prior_choice
 from app.personalization.similarity import Neighbour
@@ -93,11 +93,57 @@ def test_one_large_client_does_not_outvote_the_others():
     big = Neighbour("big", 0.8, DEFAULT, 20000)
     samples["big"] = outcomes(20000, seed=7, truth=OTHER)
     settings = FitSettings(noise_margin=float("inf"))  # compare estimates only
-    capped = pooled_fit([*found, big], samples, DEFAULT, settings=settings)
-    uncapped = pooled_fit(
-        [*found, big], samples, DEFAULT, settings=settings, max_outcomes=10**9
-    )
-    assert auc_on_fresh(capped.weights) > auc_on_fresh(uncapped.weights)
+    result = pooled_fit([*found, big], samples, DEFAULT, settings=settings)
+    shares = dict(result.contributors)
+    assert sum(shares.values()) == pytest.approx(1.0, abs=1e-3)
+    assert shares["big"] <= min(shares[n.client_id] for n in found)
+    assert auc_on_fresh(result.weights) > auc_on_fresh(DEFAULT) + 0.02
+
+
+def invented(n: int, seed: int, factor: int = 2) -> list[Sample]:
+    """Outcomes a liar makes up: whenever `factor` is 1 the lead converted."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 10))
+    x[:, factor] = rng.random(n) < 0.5
+    return [
+        Sample(tuple(v), REWARDS["converted" if v[factor] else "ignored"], f"x{i}")
+        for i, v in enumerate(x)
+    ]
+
+
+@pytest.mark.parametrize("attackers", [1, 2])
+def test_clients_inventing_many_outcomes_do_not_move_the_estimate(attackers):
+    found, samples = group(6, n=300)
+    honest = pooled_fit(found, samples, DEFAULT)
+    liars = [Neighbour(f"x{i}", 0.8, DEFAULT, 1000) for i in range(attackers)]
+    for i, liar in enumerate(liars):
+        samples[liar.client_id] = invented(1000, seed=50 + i)
+    attacked = pooled_fit([*found, *liars], samples, DEFAULT)
+    assert attacked.accepted, attacked.reason
+    moved = np.abs(np.subtract(attacked.weights, honest.weights)).sum()
+    assert moved <= 0.05
+    assert all(dict(attacked.contributors)[liar.client_id] == 0 for liar in liars)
+
+
+def test_a_peer_counts_at_most_as_much_as_the_median_peer():
+    found, samples = group(5)
+    found.append(Neighbour("many", 0.8, DEFAULT, 2000))
+    samples["many"] = outcomes(2000, seed=8)  # honest, just more of them
+    shares = dict(pooled_fit(found, samples, DEFAULT).contributors)
+    assert shares["many"] == pytest.approx(shares["c0"], abs=1e-3)
+
+
+def test_screen_keeps_agreeing_fits_and_drops_far_ones():
+    fits = np.array([[0.5, 0.5], [0.52, 0.48], [0.48, 0.52], [0.51, 0.49], [1, 0]])
+    trust = screen(fits)
+    assert trust[:4].tolist() == [1.0, 1.0, 1.0, 1.0] and trust[4] == 0.0
+
+
+def test_cap_per_day_keeps_the_first_outcomes_of_each_day():
+    rows = [("d1", Sample((0.0,) * 10, 1.0, f"a{i}")) for i in range(5)]
+    rows += [("d2", Sample((0.0,) * 10, 1.0, f"b{i}")) for i in range(2)]
+    kept = cap_per_day(rows, per_day=3)
+    assert [s.key for s in kept] == ["a0", "a1", "a2", "b0", "b1"]
 
 
 def test_newton_nonneg_leaves_every_intercept_free():

@@ -1,0 +1,115 @@
+"""The similar clients a refit can learn from, loaded once per refit run.
+
+A peer is a client whose latest version learned from its own outcomes and whose
+weights are not pinned. Its outcomes reach other clients' weights only through
+`pooling.cap_per_day`: at most POOL_PER_DAY of each day (by Feedback.created_at)
+count, so a burst of invented outcomes buys no more than a steady day's worth.
+The client's own refit reads all its outcomes (`own_samples`) uncapped.
+"""
+
+from collections import OrderedDict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import Client, Feedback, WeightVersion
+from app.personalization.learning import Sample
+from app.personalization.pooling import POOL_PER_DAY, cap_per_day
+from app.personalization.similarity import Peer
+from app.scoring import validate_weights
+from app.services.learning.profiles import profile_of
+
+NEIGHBOUR_ROWS = 2_000  # latest outcomes of each similar client that are read
+CACHED_PEERS = 256  # peers whose pooled outcomes one run keeps in memory
+
+
+class PeerPool:
+    """Every peer's profile and weights, and their pooled outcomes on demand.
+
+    Built once per refit run, so refitting N clients reads the peers once rather
+    than N times; outcomes are read per peer on first use and kept for the run
+    (at most CACHED_PEERS peers, least recently used dropped first).
+    """
+
+    def __init__(self, peers: list[Peer], per_day: int = POOL_PER_DAY) -> None:
+        self.peers = peers
+        self._per_day = per_day
+        self._outcomes: OrderedDict[str, list[Sample]] = OrderedDict()
+
+    @classmethod
+    def load(cls, session: Session, per_day: int = POOL_PER_DAY) -> "PeerPool":
+        """The peers as the database holds them now."""
+        return cls(_peers(session), per_day)
+
+    def outcomes(self, session: Session, client_id: str) -> list[Sample]:
+        """A peer's latest outcomes as they count for others, oldest first."""
+        cached = self._outcomes.get(client_id)
+        if cached is None:
+            cached = _pooled_samples(session, client_id, self._per_day)
+            self._outcomes[client_id] = cached
+            while len(self._outcomes) > CACHED_PEERS:
+                self._outcomes.popitem(last=False)
+        else:
+            self._outcomes.move_to_end(client_id)
+        return cached
+
+
+def _peers(session: Session) -> list[Peer]:
+    """Clients whose latest version learned from their own outcomes."""
+    latest = (
+        select(WeightVersion.client_id, func.max(WeightVersion.version).label("v"))
+        .group_by(WeightVersion.client_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(WeightVersion, Client)
+        .join(
+            latest,
+            (WeightVersion.client_id == latest.c.client_id)
+            & (WeightVersion.version == latest.c.v),
+        )
+        .join(Client, Client.id == WeightVersion.client_id)
+        .where(WeightVersion.personalised.is_(True))
+    ).all()
+    return [
+        Peer(
+            client.id,
+            profile_of(client),
+            validate_weights(version.weights),
+            version.n_outcomes,
+        )
+        for version, client in rows
+        if client.pinned_weights is None  # pinned clients teach nobody
+    ]
+
+
+def own_samples(session: Session, client_id: str) -> list[Sample]:
+    """All of a client's outcomes, oldest first, for its own refit."""
+    rows = session.scalars(
+        select(Feedback).where(Feedback.client_id == client_id).order_by(Feedback.id)
+    )
+    return [Sample(tuple(row.factor_values), row.reward, row.lead_key) for row in rows]
+
+
+def _pooled_samples(session: Session, client_id: str, per_day: int) -> list[Sample]:
+    """A peer's latest NEIGHBOUR_ROWS outcomes, at most `per_day` of each day."""
+    rows = list(
+        session.execute(
+            select(
+                Feedback.created_at,
+                Feedback.factor_values,
+                Feedback.reward,
+                Feedback.lead_key,
+            )
+            .where(Feedback.client_id == client_id)
+            .order_by(Feedback.id.desc())
+            .limit(NEIGHBOUR_ROWS)
+        )
+    )[::-1]
+    return cap_per_day(
+        (
+            (created.date(), Sample(tuple(values), reward, key))
+            for created, values, reward, key in rows
+        ),
+        per_day,
+    )
