@@ -134,10 +134,14 @@ def test_a_won_deal_converts_its_contacts_once_and_reopening_withdraws_it(
         olena: ["converted"],
         taras: ["converted"],
     }
+    shown = _cli(served, "accounts", "show", "--crm", "hubspot", "--account", str(HUB))
+    assert json.loads(shown.stdout)["feedback"]["converted"] == 2
 
     served.hubspot.act.move_deal(HUB, deal, "contractsent")  # reopened
     _work(served, pk)
     assert _actions(served, pk, [olena, taras]) == {olena: [], taras: []}
+    shown = _cli(served, "accounts", "show", "--crm", "hubspot", "--account", str(HUB))
+    assert json.loads(shown.stdout)["feedback"]["converted"] == 0
     with served.services.sessions() as session:
         assert session.scalars(select(CrmDealContact)).all() == []
         assert session.scalars(select(CrmContactOutcome)).all() == []
