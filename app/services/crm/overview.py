@@ -1,5 +1,6 @@
 """What an operator sees of a CRM account besides its sync progress: the weights
-its client is served now and the outcomes recorded for that client, by action.
+its client is served now and the outcomes recorded for that client, by action;
+and the one count of contacts we hold a score for (sync status shows it).
 
 The weights are resolved the way scoring resolves them (`config_of`), so the
 method and version shown are the ones the account's records are scored with.
@@ -14,14 +15,13 @@ from app.services.scoring.configs import config_of
 
 
 def account_overview(session: Session, account: CrmAccount) -> dict[str, object]:
-    """Scored contacts, served weights and feedback counts of one account."""
+    """Served weights and feedback counts of one account."""
     client = session.get(Client, account.client_id)
     weights: dict[str, object] = {"method": None, "version": None}
     if client is not None:
         served = config_of(session, client)
         weights = {"method": served.method, "version": served.version}
     return {
-        "contacts_scored": contacts_scored(session, account.id),
         "weights": weights,
         "feedback": feedback_counts(session, account.client_id),
     }

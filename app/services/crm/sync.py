@@ -29,6 +29,7 @@ from app.crm.base import CrmAccount, CrmContact, CrmError, RecordRef
 from app.models.sync import FAILED, PENDING, CrmEvent, CrmRecord, CrmSync
 from app.services.crm.contact_rows import drop_settled
 from app.services.crm.event_claims import CLAIM, retry_events
+from app.services.crm.overview import contacts_scored
 from app.services.crm.reconcile import ContactWalks, walk_finished, walking
 from app.services.crm.scorer import iso_or_none, sync_state
 
@@ -198,15 +199,11 @@ class RecordSync(ContactWalks):
                     .group_by(CrmEvent.status)
                 ).all()
             )
-            scored = session.scalar(
-                select(func.count())
-                .select_from(CrmRecord)
-                .where(CrmRecord.account_pk == account_pk)
-            )
+            scored = contacts_scored(session, account_pk)
         calls = state.api_calls if state else 0
         failures = state.api_failures if state else 0
         return {
-            "contacts_scored": scored or 0,
+            "contacts_scored": scored,
             "backfill": {
                 "done": state.backfill_done if state else 0,
                 "total": state.backfill_total if state else None,
