@@ -51,6 +51,26 @@ class ServedApp:
             ).one()
 
 
+def add_text_property(
+    hubspot: HubSpotSandbox, hub_id: int, name: str, label: str
+) -> None:
+    """A portal admin adds a text contact property (through the real API)."""
+    token = hubspot.mint_tokens(hub_id)["access_token"]
+    created = requests.post(
+        f"{hubspot.base_url}/crm/v3/properties/contacts",
+        json={
+            "name": name,
+            "label": label,
+            "type": "string",
+            "fieldType": "text",
+            "groupName": "contactinformation",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert created.status_code == 201, created.text
+
+
 def consent(
     base_url: str, hubspot: HubSpotSandbox, hub_id: int, user: str
 ) -> requests.Response:

@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-import requests
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
@@ -16,7 +15,7 @@ from app.cli import _Context, main
 from app.crm.hubspot.subscriptions import SUBSCRIPTIONS
 from app.models import CrmEvent, CrmRecord
 from app.services.crm import reconcile
-from tests.crm_app.conftest import ServedApp
+from tests.crm_app.conftest import ServedApp, add_text_property
 
 HUB = 48213391
 CONTACTS = 120  # two pages of the contact list
@@ -142,20 +141,7 @@ def test_a_reconciliation_repairs_what_lost_events_left_wrong(served, portal):
 
 def test_a_change_to_a_mapping_overrides_property_is_picked_up(served, portal):
     hubspot, app = served.hubspot, served.services.hubspot
-    token = hubspot.mint_tokens(HUB)["access_token"]
-    created = requests.post(
-        f"{hubspot.base_url}/crm/v3/properties/contacts",
-        json={
-            "name": "role_title",
-            "label": "Role",
-            "type": "string",
-            "fieldType": "text",
-            "groupName": "contactinformation",
-        },
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=5,
-    )
-    assert created.status_code == 201, created.text
+    add_text_property(hubspot, HUB, "role_title", "Role")
     app.set_mapping(str(HUB), {"job_title": "role_title"})
     _run_queue(served)  # the walk a mapping change starts
     contact_id = _contact_ids(served, portal)[3]

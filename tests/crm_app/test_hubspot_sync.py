@@ -18,7 +18,12 @@ from app.sandbox import HubSpotSandbox
 from app.scoring import FACTOR_KEYS
 from app.services.errors import InvalidInput
 from tests.conftest import close_app
-from tests.crm_app.conftest import TEST_BASE_URL, app_on, started_sandbox
+from tests.crm_app.conftest import (
+    TEST_BASE_URL,
+    add_text_property,
+    app_on,
+    started_sandbox,
+)
 
 HUB = 48213378
 BASE = TEST_BASE_URL
@@ -170,20 +175,7 @@ def test_new_weights_rescore_from_stored_inputs_without_reading(app, hubspot):
 
 def test_a_mapping_override_reads_a_field_from_the_portals_property(app, hubspot):
     account_pk = _install(app, hubspot)
-    token = hubspot.mint_tokens(HUB)["access_token"]
-    created = requests.post(
-        f"{hubspot.base_url}/crm/v3/properties/contacts",
-        json={
-            "name": "role_title",
-            "label": "Role",
-            "type": "string",
-            "fieldType": "text",
-            "groupName": "contactinformation",
-        },
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=5,
-    )
-    assert created.status_code == 201, created.text
+    add_text_property(hubspot, HUB, "role_title", "Role")
     contact_id = next(iter(_contacts(hubspot)))
     hubspot.act.update_contact(HUB, contact_id, role_title="Chief Revenue Officer")
     hubspot_app = services_of(app).hubspot
