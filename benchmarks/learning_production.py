@@ -65,18 +65,7 @@ class ProductLearning:
         """Add outcomes in the product's refit steps, running its refit after each."""
         step = REFIT_AFTER_NEW_FEEDBACK
         for start in range(0, len(samples), step):
-            chunk = samples[start : start + step]
-            with self.sessions.begin() as session:
-                session.add_all(
-                    Feedback(
-                        client_id=client_id,
-                        lead_key=sample.key,
-                        action=ACTIONS_BY_REWARD[sample.reward],
-                        reward=sample.reward,
-                        factor_values=list(sample.values),
-                    )
-                    for sample in chunk
-                )
+            self._store(client_id, samples[start : start + step])
             self.refit(client_id)
 
     def refit(self, client_id: str) -> None:
@@ -102,15 +91,19 @@ class ProductLearning:
         """Outcomes that arrive at once (a CRM backfill of past deals), then the
         product's scheduled refit of those clients (`refit_clients`)."""
         for client_id in client_ids:
-            with self.sessions.begin() as session:
-                session.add_all(
-                    Feedback(
-                        client_id=client_id,
-                        lead_key=sample.key,
-                        action=ACTIONS_BY_REWARD[sample.reward],
-                        reward=sample.reward,
-                        factor_values=list(sample.values),
-                    )
-                    for sample in samples_of[client_id]
-                )
+            self._store(client_id, samples_of[client_id])
         refit_clients(self.sessions, list(client_ids))
+
+    def _store(self, client_id: str, samples: Sequence[Sample]) -> None:
+        """The outcomes as the product stores feedback rows, in one transaction."""
+        with self.sessions.begin() as session:
+            session.add_all(
+                Feedback(
+                    client_id=client_id,
+                    lead_key=sample.key,
+                    action=ACTIONS_BY_REWARD[sample.reward],
+                    reward=sample.reward,
+                    factor_values=list(sample.values),
+                )
+                for sample in samples
+            )
