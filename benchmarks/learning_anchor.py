@@ -15,7 +15,8 @@
 import numpy as np
 from learning_worlds import SENIORITY, STATUS
 
-from app.personalization.learning import Sample, roc_auc
+from app.personalization.numerics import roc_auc
+from app.personalization.outcomes import Sample
 
 STATUS_LEVELS = np.array([0.0, 0.1, 0.3, 0.5, 0.7, 1.0])
 SENIORITY_LEVELS = np.array([0.0, 0.3, 0.6, 0.8, 1.0])

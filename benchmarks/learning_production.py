@@ -19,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from app.db import make_engine
 from app.migrations import upgrade
 from app.models import Client, Feedback, WeightVersion
-from app.personalization.learning import Sample
+from app.personalization.outcomes import Sample
 from app.scoring import FACTOR_KEYS
 from app.services.learning.profiles import update_stated_profile
 from app.services.learning.weights import (

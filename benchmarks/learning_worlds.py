@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.personalization.learning import REWARDS, Sample
+from app.personalization.outcomes import REWARDS, Sample
 from app.personalization.priors import PRIORS
 from app.scoring import FACTOR_KEYS, factor_values
 

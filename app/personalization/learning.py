@@ -1,70 +1,29 @@
 """Learning a client's weights from outcome feedback.
 
 A weighted logistic regression on the ten factor values recorded at scoring time,
-label = reward > 0 and sample weight = |reward|, with an L2 penalty that pulls the
-coefficients toward the prior (similar clients -> industry prior -> default). The
-coefficients are mapped back to scoring weights (their posterior mean given they
-are non-negative, normalised, a floor per factor, a cap on the change per refit),
-and the result ships only when a held-out check does not get worse. With no data
-the answer is the prior itself, so a client is never worse off for having given
-little feedback.
+label = reward > 0 with graded sample weights (`outcomes.graded`: conversions
+count fully, replies and clicks as weaker evidence), with an L2 penalty that
+pulls the coefficients toward the prior (similar clients -> industry prior ->
+default). The coefficients are mapped back to scoring weights (their posterior
+mean given they are non-negative, normalised, a floor per factor, a cap on the
+change per refit), and the result ships only when the honest held-out check
+(`gate.py`) does not say it is worse. With no data the answer is the prior
+itself, so a client is never worse off for having given little feedback.
 
-A sample is only (ten factor values, reward) plus an opaque key for the split: lead
-PII never reaches this layer.
+Samples carry no lead PII (`outcomes.Sample`).
 """
 
 import hashlib
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
 
-from app.personalization.numerics import (
-    newton,
-    newton_nonneg,
-    nonneg_posterior_mean,
-    roc_auc,
-)
+from app.personalization.gate import judge
+from app.personalization.numerics import newton, newton_nonneg, nonneg_posterior_mean
+from app.personalization.outcomes import N_FACTORS, Sample, graded
 from app.personalization.priors import Weights
-from app.scoring import FACTOR_KEYS
-
-REWARDS: Mapping[str, float] = MappingProxyType(
-    {"converted": 1.0, "replied": 0.5, "clicked": 0.3, "ignored": -0.5, "bounced": -1.0}
-)
-"""Feedback action -> reward (the seed's API reference; clicked is +0.3)."""
-
-N_FACTORS = len(FACTOR_KEYS)
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One outcome: the lead's ten factor values when it was scored, and the reward.
-
-    `key` is an opaque, stable id (the keyed hash of the lead id) used only to put
-    the sample on the same side of the held-out split at every refit.
-    """
-
-    values: tuple[float, ...]
-    reward: float
-    key: str = ""
-
-
-def sample_from_feedback(values: Sequence[float], action: str, key: str = "") -> Sample:
-    """Validate one feedback item into a Sample; ValueError says what is wrong."""
-    if action not in REWARDS:
-        raise ValueError(f"action must be one of {', '.join(REWARDS)}")
-    if len(values) != N_FACTORS:
-        raise ValueError(f"factors must hold {N_FACTORS} values")
-    checked = []
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError("factor values must be numbers")
-        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-            raise ValueError("factor values must be between 0 and 1")
-        checked.append(float(value))
-    return Sample(tuple(checked), REWARDS[action], key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +72,17 @@ class FitResult:
     holdout_auc_prior: float | None
     accepted: bool
     reason: str
+    # What the check compared against ("current" or "prior") and on how many
+    # outcomes; the last arrival the weights were fitted on.
+    judged_against: str | None = None
+    judged_outcomes: int = 0
+    fitted_through: int = 0
 
 
 def _arrays(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = np.array([s.values for s in samples], dtype=float).reshape(-1, N_FACTORS)
-    rewards = np.array([s.reward for s in samples], dtype=float)
-    return x, rewards > 0, np.abs(rewards)
+    won, weight = graded([s.reward for s in samples])
+    return x, won, weight
 
 
 def fold_of(samples: Sequence[Sample], folds: int) -> np.ndarray:
@@ -253,18 +217,18 @@ def fit_weights(
     *,
     prior_method: str = "default",
     previous: Weights | None = None,
+    previous_seen_until: int | None = None,
     settings: FitSettings = DEFAULT_SETTINGS,
 ) -> FitResult:
     """Refit one client's weights from its outcomes, shrunk toward `prior`.
 
     `previous` is what the client is served now (defaults to the prior); the change
-    cap and the held-out check are against it. The check is cross-validated and
-    paired: in each fold, weights fitted without the fold and `previous` are both
-    scored on it; the new weights are rejected when their AUC is lower on average
-    by more than the fold-to-fold noise (one standard error of the mean difference).
-    Every outcome is held out once, so the check is far less noisy than a single
-    25 % split at the data sizes where it matters; the published weights are then
-    fitted on all outcomes. Deterministic: same input, same result.
+    cap is against it. `previous_seen_until` is the last `Sample.arrival` it was
+    fitted on (None: it saw none of them, as a prior). The check (`gate.judge`)
+    scores every outcome by a fit made without its fold and compares with
+    `previous` on the outcomes that arrived after it, or with the prior when too
+    few did; the published weights are then fitted on all outcomes.
+    Deterministic: same input, same result.
     """
     if prior_method not in settings.l2:
         raise ValueError(f"no penalty for prior method {prior_method!r}")
@@ -273,10 +237,22 @@ def fit_weights(
     usable = [s for s in samples if s.reward != 0]
     n_pos = sum(1 for s in usable if s.reward > 0)
     n_neg = len(usable) - n_pos
+    through = max((s.arrival for s in usable), default=0)
 
-    def result(weights, accepted, reason, new=None, old=None) -> FitResult:
+    def result(weights, accepted, reason, verdict=None) -> FitResult:
         return FitResult(
-            weights, prior_method, len(usable), n_pos, n_neg, new, old, accepted, reason
+            weights,
+            prior_method,
+            len(usable),
+            n_pos,
+            n_neg,
+            verdict.auc_candidate if verdict else None,
+            verdict.auc_baseline if verdict else None,
+            accepted,
+            reason,
+            verdict.against if verdict else None,
+            verdict.judged if verdict else 0,
+            through if accepted else 0,
         )
 
     if (
@@ -293,20 +269,37 @@ def fit_weights(
         )
     x, y, s = _arrays(usable)
     fold = fold_of(usable, settings.folds)
-    new_aucs, old_aucs = [], []
+    cross_fitted = np.empty(len(usable))
     for k in range(settings.folds):
         test = fold == k
         weights = _fit_once(x[~test], y[~test], s[~test], prior, current, settings, l2)
         if weights is None:
             return result(current, False, "no factor has a positive effect")
-        new_aucs.append(roc_auc(x[test] @ np.asarray(weights), y[test], s[test]))
-        old_aucs.append(roc_auc(x[test] @ np.asarray(current), y[test], s[test]))
-    diffs = np.subtract(new_aucs, old_aucs)
-    noise = settings.noise_margin * float(diffs.std(ddof=1)) / np.sqrt(len(diffs))
-    auc_new, auc_old = float(np.mean(new_aucs)), float(np.mean(old_aucs))
-    if diffs.mean() < -(noise + settings.tolerance):
-        return result(current, False, "held-out AUC would fall", auc_new, auc_old)
+        cross_fitted[test] = x[test] @ np.asarray(weights)
+    arrivals = np.array([p.arrival for p in usable])
+    unseen = (
+        np.ones(len(usable), dtype=bool)
+        if previous_seen_until is None
+        else arrivals > previous_seen_until
+    )
+    verdict = judge(
+        cross_fitted,
+        x @ np.asarray(current),
+        x @ np.asarray(prior),
+        y,
+        s,
+        unseen,
+        min_each_class=settings.min_each_class,
+        noise_margin=settings.noise_margin,
+        tolerance=settings.tolerance,
+    )
+    if not verdict.passed:
+        return result(
+            current, False, f"held-out AUC would fall (vs {verdict.against})", verdict
+        )
     learned = _fit_once(x, y, s, prior, current, settings, l2)
     if learned is None:
         return result(current, False, "no factor has a positive effect")
-    return result(learned, True, "held-out AUC did not fall", auc_new, auc_old)
+    return result(
+        learned, True, f"held-out AUC did not fall (vs {verdict.against})", verdict
+    )

@@ -31,9 +31,11 @@ influence, and a peer that disagrees with the others is left out:
 - Shrinkage toward the prior is the fit's penalty: agreeing peers with enough
   outcomes move the estimate away from the prior, few or noisy ones do not.
 
-Outcomes are counted once each (won = reward > 0, else lost), not with
+Losses and conversions count once each (won = reward > 0, else lost), not with
 |reward|: bounces follow email validity, not interest, and reward weights pulled
-the valid-email coefficient up. No per-refit change cap: this is a fresh
+the valid-email coefficient up. Replies and clicks count as weaker evidence
+(`outcomes.graded`, per peer), so a peer with plentiful clicks does not pull
+others toward engagement. No per-refit change cap: this is a fresh
 estimate, and the client's own refits are capped against what it is served.
 
 Held-out gate, leave one neighbour out: fitted on the other screened neighbours,
@@ -48,14 +50,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.personalization.learning import (
-    DEFAULT_SETTINGS,
-    N_FACTORS,
-    FitSettings,
-    Sample,
-    fit_toward_prior,
-)
+from app.personalization.learning import DEFAULT_SETTINGS, FitSettings, fit_toward_prior
 from app.personalization.numerics import roc_auc
+from app.personalization.outcomes import N_FACTORS, Sample, graded
 from app.personalization.priors import Weights
 from app.personalization.similarity import Neighbour
 
@@ -108,9 +105,11 @@ def cap_per_day(
     return kept
 
 
-def _arrays(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Factor values, won, and each outcome's grade (a loss or conversion: 1)."""
     x = np.array([p.values for p in samples], dtype=float).reshape(-1, N_FACTORS)
-    return x, np.array([p.reward > 0 for p in samples], dtype=bool)
+    won, grade = graded([p.reward for p in samples], negative_weight=1.0)
+    return x, won, grade
 
 
 def screen(fits: np.ndarray) -> np.ndarray:
@@ -122,7 +121,7 @@ def screen(fits: np.ndarray) -> np.ndarray:
 
 
 def _shares(
-    groups: Sequence[tuple[str, float, np.ndarray, np.ndarray]],
+    groups: Sequence[tuple[str, float, np.ndarray, np.ndarray, np.ndarray]],
     prior: Weights,
     l2: float,
     floor: float,
@@ -130,11 +129,11 @@ def _shares(
 ) -> np.ndarray:
     """Each peer's weight per outcome: similarity x screening x equal-count scale."""
     fits = []
-    for _, _, x, y in groups:
-        alone = fit_toward_prior(x, y, np.ones(len(y)), prior, l2, floor)
+    for _, _, x, y, grade in groups:
+        alone = fit_toward_prior(x, y, grade, prior, l2, floor)
         fits.append(alone if alone is not None else prior)
     trust = screen(np.array(fits, dtype=float))
-    counts = np.array([len(y) for *_, y in groups], dtype=float)
+    counts = np.array([len(g[3]) for g in groups], dtype=float)
     reference = min(float(np.median(counts)), float(max_outcomes))
     similarity = np.array([g[1] for g in groups], dtype=float)
     return similarity * trust * np.minimum(1.0, reference / counts)
@@ -191,7 +190,7 @@ def pooled_fit(
         return result(None, False, f"needs outcomes of {min_clients} agreeing clients")
     x = np.vstack([groups[i][2] for i in kept])
     y = np.concatenate([groups[i][3] for i in kept])
-    s = np.concatenate([np.full(len(groups[i][3]), shares[i]) for i in kept])
+    s = np.concatenate([shares[i] * groups[i][4] for i in kept])
     group = np.concatenate([np.full(len(groups[i][3]), i) for i in kept])
     new_aucs, old_aucs = [], []
     for k in kept:

@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from app.personalization.learning import FitResult, Sample
+from app.personalization.learning import FitResult
+from app.personalization.outcomes import Sample
 from app.personalization.pooling import pooled_fit
 from app.personalization.priors import DEFAULT, Weights, prior_for
 from app.personalization.similarity import Neighbour, combine
@@ -131,6 +132,11 @@ def personalise(base: WeightChoice, own_fit: FitResult | None) -> WeightChoice:
                 "own_outcomes": own_fit.n_samples,
                 "holdout_auc": own_fit.holdout_auc_new,
                 "holdout_auc_before": own_fit.holdout_auc_prior,
+                # The honest check: against what, on how many outcomes neither
+                # side was fitted on, and the last outcome these weights saw.
+                "judged_against": own_fit.judged_against,
+                "judged_outcomes": own_fit.judged_outcomes,
+                "fitted_through": own_fit.fitted_through,
             }
         ),
     )

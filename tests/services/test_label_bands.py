@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.models import Client, Feedback, WeightVersion
 from app.personalization.bands import HOT_LIFT, MAX_STEP, bands_from_json
-from app.personalization.learning import REWARDS
+from app.personalization.outcomes import REWARDS
 from app.scoring import DEFAULT_BANDS, FACTOR_KEYS, LabelBands, compute_score
 from app.scoring.weights import validate_weights
 from app.services.learning.bands import pin_bands

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from app.container import services_of
 from app.models import Client, Feedback, WeightVersion
-from app.personalization.learning import REWARDS
+from app.personalization.outcomes import REWARDS
 from app.personalization.priors import prior_for
 from app.scoring import FACTOR_KEYS
 from app.scoring.weights import weights_mapping

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Client, CrmAccount, CrmRecord, Feedback
-from app.personalization.learning import REWARDS
+from app.personalization.outcomes import REWARDS
 from app.services.scoring.configs import config_of
 
 

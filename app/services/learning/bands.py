@@ -19,7 +19,7 @@ from app.personalization.bands import (
     bands_to_json,
     learn_bands,
 )
-from app.personalization.learning import REWARDS
+from app.personalization.outcomes import REWARDS
 from app.scoring import DEFAULT_BANDS, FACTOR_KEYS, LabelBands, compute_score
 from app.scoring.weights import validate_weights
 from app.services.errors import NotFound

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Client, Feedback
 from app.models.base import utcnow
-from app.personalization.learning import REWARDS, sample_from_feedback
+from app.personalization.outcomes import REWARDS, sample_from_feedback
 from app.scoring import FACTOR_KEYS
 from app.services.errors import InvalidInput, NoFactorValues, NotFound, Unavailable
 from app.services.learning.weights import latest_version, refit_due

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Client, Feedback, WeightVersion
-from app.personalization.learning import Sample
+from app.personalization.outcomes import Sample
 from app.personalization.pooling import POOL_PER_DAY, cap_per_day
 from app.personalization.similarity import Peer
 from app.scoring import validate_weights
@@ -88,7 +88,10 @@ def own_samples(session: Session, client_id: str) -> list[Sample]:
     rows = session.scalars(
         select(Feedback).where(Feedback.client_id == client_id).order_by(Feedback.id)
     )
-    return [Sample(tuple(row.factor_values), row.reward, row.lead_key) for row in rows]
+    return [
+        Sample(tuple(row.factor_values), row.reward, row.lead_key, row.id)
+        for row in rows
+    ]
 
 
 def _pooled_samples(session: Session, client_id: str, per_day: int) -> list[Sample]:

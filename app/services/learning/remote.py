@@ -24,7 +24,7 @@ from app.config_client import ConfigApiClient
 from app.crypto import SecretBox, SecretUnreadableError
 from app.models import OutboxMessage
 from app.models.base import utcnow
-from app.personalization.learning import REWARDS
+from app.personalization.outcomes import REWARDS
 from app.scoring import FACTOR_KEYS
 from app.services.errors import NotAuthenticated, Unavailable
 from app.services.learning.feedback import (

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Client, Feedback, WeightVersion
 from app.personalization.learning import FitResult, fit_weights
+from app.personalization.outcomes import Sample
 from app.personalization.selection import (
     DEFAULT_METHOD,
     INDUSTRY_PRIOR,
@@ -101,7 +102,11 @@ def refit(
     if samples:
         previous = validate_weights(current.weights) if current else prior.weights
         fit = fit_weights(
-            samples, prior.weights, prior_method=prior.method, previous=previous
+            samples,
+            prior.weights,
+            prior_method=prior.method,
+            previous=previous,
+            previous_seen_until=_seen_until(current, samples),
         )
 
     def still_wanted(latest: WeightVersion | None) -> bool:
@@ -116,6 +121,20 @@ def refit(
     return _publish_if_changed(
         session, client, current, choice, fit, len(samples), still_wanted
     )
+
+
+def _seen_until(current: WeightVersion | None, samples: list[Sample]) -> int | None:
+    """The last outcome (Feedback.id) the served version was fitted on.
+
+    None when it is a prior (fitted on none of the client's outcomes); a
+    personalised version that predates the record counts as having seen all.
+    """
+    if current is None or not current.personalised:
+        return None
+    seen = current.details.get("fitted_through")
+    if isinstance(seen, int):
+        return seen
+    return max((sample.arrival for sample in samples), default=0)
 
 
 def _publish_if_changed(

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from app.personalization.learning import REWARDS, FitSettings, Sample, roc_auc
-from app.personalization.numerics import newton_nonneg, nonneg_posterior_mean
+from app.personalization.learning import FitSettings
+from app.personalization.numerics import newton_nonneg, nonneg_posterior_mean, roc_auc
+from app.personalization.outcomes import REWARDS, Sample
 from app.personalization.pooling import cap_per_day, pooled_fit, screen
 from app.personalization.priors import DEFAULT, PRIORS
 from app.personalization.selection import choose_weights, prior_choice

@@ -1,0 +1,100 @@
+"""The held-out check a new weight version passes before it is served.
+
+Honest means neither side is judged on outcomes it was fitted on. The candidate's
+scores are cross-fitted: every outcome is scored by a fit that did not see it.
+The version served now is judged only on outcomes that arrived after it was
+fitted (`Sample.arrival` beyond what it saw). When too few of those arrived to
+tell anything (fewer than `min_each_class` of either class), the candidate is
+judged against the prior instead, on every outcome: the prior was never fitted
+on the client's outcomes. The served weights used to be judged on the very
+outcomes they had been fitted on, so they always looked better than any honest
+candidate and every client's learning froze after its first few refits.
+
+Noise: one standard error of the AUC difference, from a paired, stratified
+bootstrap over the judged outcomes with a fixed seed (so a refit is
+deterministic). A candidate is refused only when it is worse by more than that.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.personalization.numerics import roc_auc
+
+BOOTSTRAP_ROUNDS = 200
+AGAINST_CURRENT = "current"
+AGAINST_PRIOR = "prior"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether the candidate may be served, against what and on how many outcomes."""
+
+    passed: bool
+    against: str
+    judged: int
+    auc_candidate: float
+    auc_baseline: float
+    noise: float
+
+
+def paired_noise(
+    candidate: np.ndarray,
+    baseline: np.ndarray,
+    won: np.ndarray,
+    weight: np.ndarray,
+    rounds: int = BOOTSTRAP_ROUNDS,
+    seed: int = 0,
+) -> float:
+    """Standard error of AUC(candidate) - AUC(baseline) over the same outcomes.
+
+    Positives and negatives are resampled separately, so every round has both.
+    """
+    rng = np.random.default_rng(seed)
+    positives, negatives = np.flatnonzero(won), np.flatnonzero(~won)
+    diffs = np.empty(rounds)
+    for i in range(rounds):
+        pick = np.concatenate(
+            [
+                rng.choice(positives, len(positives)),
+                rng.choice(negatives, len(negatives)),
+            ]
+        )
+        y, w = won[pick], weight[pick]
+        diffs[i] = roc_auc(candidate[pick], y, w) - roc_auc(baseline[pick], y, w)
+    return float(diffs.std(ddof=1))
+
+
+def judge(
+    candidate: np.ndarray,
+    current: np.ndarray,
+    prior: np.ndarray,
+    won: np.ndarray,
+    weight: np.ndarray,
+    unseen_by_current: np.ndarray,
+    *,
+    min_each_class: int,
+    noise_margin: float = 1.0,
+    tolerance: float = 0.0,
+) -> Verdict:
+    """Compare cross-fitted `candidate` scores with the current version's or the
+    prior's scores of the same outcomes (see the module docstring).
+
+    `unseen_by_current` marks the outcomes the current version was not fitted on.
+    """
+    fresh = unseen_by_current & (weight > 0)
+    enough = (
+        int((fresh & won).sum()) >= min_each_class
+        and int((fresh & ~won).sum()) >= min_each_class
+    )
+    if enough:
+        judged, baseline, against = fresh, current, AGAINST_CURRENT
+    else:
+        judged, baseline, against = weight > 0, prior, AGAINST_PRIOR
+    c, b, y, w = candidate[judged], baseline[judged], won[judged], weight[judged]
+    auc_candidate, auc_baseline = roc_auc(c, y, w), roc_auc(b, y, w)
+    noise = noise_margin * paired_noise(c, b, y, w)
+    passed = auc_candidate - auc_baseline >= -(noise + tolerance)
+    return Verdict(
+        passed, against, int(judged.sum()), auc_candidate, auc_baseline, noise
+    )

@@ -1,0 +1,95 @@
+"""Outcomes as learning sees them: samples, rewards and how much each one counts.
+
+A sample is only (ten factor values, reward) plus an opaque key and its arrival
+order: lead PII never reaches this layer.
+
+Grades: a conversion is what a client wants to predict. Replies and clicks are
+weaker evidence: they count as positives, but all of them together weigh at most
+as much as `WEAK_BUDGET` conversions, and that budget shrinks as real
+conversions arrive (`WEAK_BUDGET / (1 + conversions / WEAK_BUDGET)`). With no
+conversions yet, a few dozen clicks teach the model what engagement looks like;
+with 300 conversions, 3,000 clicks together count as under three conversions, so
+plentiful engagement cannot pull the weights away from what converts.
+"""
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from app.scoring import FACTOR_KEYS
+
+REWARDS: Mapping[str, float] = MappingProxyType(
+    {"converted": 1.0, "replied": 0.5, "clicked": 0.3, "ignored": -0.5, "bounced": -1.0}
+)
+"""Feedback action -> reward (the seed's API reference; clicked is +0.3)."""
+
+CONVERSION = REWARDS["converted"]
+N_FACTORS = len(FACTOR_KEYS)
+# Weak positives (replies, clicks) together weigh at most this many conversions
+# while there are none; the budget halves once this many conversions arrived.
+WEAK_BUDGET = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One outcome: the lead's ten factor values when it was scored, and the reward.
+
+    `key` is an opaque, stable id (the keyed hash of the lead id) used only to put
+    the sample on the same side of a held-out split at every refit. `arrival`
+    orders outcomes by when they were recorded (0 when unknown): a weight version
+    remembers the last arrival it was fitted on, so later refits can judge it on
+    outcomes it never saw.
+    """
+
+    values: tuple[float, ...]
+    reward: float
+    key: str = ""
+    arrival: int = 0
+
+
+def sample_from_feedback(values: Sequence[float], action: str, key: str = "") -> Sample:
+    """Validate one feedback item into a Sample; ValueError says what is wrong."""
+    if action not in REWARDS:
+        raise ValueError(f"action must be one of {', '.join(REWARDS)}")
+    if len(values) != N_FACTORS:
+        raise ValueError(f"factors must hold {N_FACTORS} values")
+    checked = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("factor values must be numbers")
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise ValueError("factor values must be between 0 and 1")
+        checked.append(float(value))
+    return Sample(tuple(checked), REWARDS[action], key)
+
+
+def weak_scale(rewards: np.ndarray) -> float:
+    """The factor every weak positive's reward is multiplied by (see the module)."""
+    conversions = float((rewards >= CONVERSION).sum())
+    weak = rewards[(rewards > 0) & (rewards < CONVERSION)]
+    if not len(weak):
+        return 1.0
+    budget = WEAK_BUDGET / (1.0 + conversions / WEAK_BUDGET)
+    return min(1.0, budget / float(weak.sum()))
+
+
+def graded(
+    rewards: Sequence[float] | np.ndarray, negative_weight: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(won, weight) per outcome: won = reward > 0, weights graded as the module says.
+
+    Conversions weigh 1, weak positives their reward times `weak_scale`, negatives
+    |reward| — or `negative_weight` each when given (pooling counts a bounce like
+    any other loss: bounces follow email validity, not interest).
+    """
+    r = np.asarray(rewards, dtype=float)
+    won = r > 0
+    weight = np.abs(r)
+    weak = won & (r < CONVERSION)
+    weight[weak] *= weak_scale(r)
+    if negative_weight is not None:
+        weight[~won] = negative_weight
+    return won, weight
