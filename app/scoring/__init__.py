@@ -14,6 +14,7 @@ from app.scoring.factors import DEFAULT_WEIGHTS, FACTOR_KEYS, FACTOR_NAMES
 from app.scoring.fields import LeadFieldError
 from app.scoring.icp import IdealCustomerProfile
 from app.scoring.labels import DEFAULT_BANDS, LabelBands
+from app.scoring.value_tables import IDENTITY, KNOTS, ValueTables
 from app.scoring.weights import WeightsError, validate_weights
 
 __all__ = [
@@ -22,10 +23,13 @@ __all__ = [
     "FACTOR_KEYS",
     "FACTOR_NAMES",
     "FactorResult",
+    "IDENTITY",
     "IdealCustomerProfile",
+    "KNOTS",
     "LabelBands",
     "LeadFieldError",
     "ScoreResult",
+    "ValueTables",
     "WeightsError",
     "compute_score",
     "factor_values",

@@ -14,6 +14,7 @@ from app.scoring import factors as f
 from app.scoring.fields import count, text, timestamp
 from app.scoring.icp import NO_ICP, IdealCustomerProfile, employee_count
 from app.scoring.labels import DEFAULT_BANDS, LabelBands
+from app.scoring.value_tables import ValueTables
 
 _DAY = 86_400.0
 _ACTIVE_NOTES_SECONDS = f.ACTIVE_NOTES_DAYS * _DAY
@@ -153,13 +154,19 @@ def compute_score(values: Sequence[float], weights: Sequence[float]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class FactorResult:
-    """One factor's part in a score: contribution = weight x value (a 0..1 share)."""
+    """One factor's part in a score: contribution = weight x value (a 0..1 share).
+
+    `seed_value` is what the fixed rules give; `value` equals it unless `source` is
+    "table", when the client's learned value table maps the one to the other.
+    """
 
     key: str
     name: str
     weight: float
     value: float
     contribution: float
+    seed_value: float
+    source: str  # "seed" or "table"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,15 +184,34 @@ def score_lead(
     now: datetime,
     icp: IdealCustomerProfile = NO_ICP,
     bands: LabelBands = DEFAULT_BANDS,
+    tables: ValueTables | None = None,
 ) -> ScoreResult:
-    """Score one lead with weights in FACTOR_KEYS order at the given moment."""
-    values = factor_values(lead, now.timestamp(), icp)
+    """Score one lead with weights in FACTOR_KEYS order at the given moment.
+
+    `tables` (a personalised client's learned value tables) replace the seed
+    values of the factors they cover; None keeps every seed value.
+    """
+    seeds = factor_values(lead, now.timestamp(), icp)
+    if tables is None:
+        values, learned = seeds, (False,) * len(seeds)
+    else:
+        values, learned = tables.apply(seeds), tables.sources
     score = compute_score(values, weights)
     return ScoreResult(
         score=score,
         label=bands.label_for(score),
         factors=tuple(
-            FactorResult(key, f.FACTOR_NAMES[key], weight, value, weight * value)
-            for key, weight, value in zip(f.FACTOR_KEYS, weights, values, strict=True)
+            FactorResult(
+                key,
+                f.FACTOR_NAMES[key],
+                weight,
+                value,
+                weight * value,
+                seed,
+                "table" if from_table else "seed",
+            )
+            for key, weight, value, seed, from_table in zip(
+                f.FACTOR_KEYS, weights, values, seeds, learned, strict=True
+            )
         ),
     )

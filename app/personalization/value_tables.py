@@ -1,0 +1,157 @@
+"""Fitting a client's value tables and weights together from outcome feedback.
+
+Where outcomes show a factor's levels out of order (an "open" lead converting
+better than a "qualified" one) or a factor lowering conversion, no non-negative
+weighted sum of the seed values can follow; a learned table per factor can
+(`app.scoring.value_tables`).
+
+Model: logistic regression with an intercept on a "hat" basis. For factor k and
+knot j the column is the linear-interpolation weight of the seed value x_k at
+knot j, so sum_j beta_kj * hat_kj(x_k) is the piecewise-linear function through
+(knot_j, beta_kj): the table on the logit scale. The hat columns of one factor sum
+to 1, so the intercept alone is not identified; the penalty pins it: each beta_kj
+is pulled (precision `l2`) toward c * prior_k * knot_j, the seed's values under
+the prior's weights at the prior's scale c on this data (`prior_scale`), and the
+intercept barely at all. With no data or a huge penalty the fit is the prior:
+seed values, prior weights.
+
+Map back to scoring: with lo_k, hi_k the factor's first and last knots and m_k,
+M_k the smallest and largest beta_kj, T_kj = lo_k + (hi_k - lo_k)(beta_kj - m_k) /
+(M_k - m_k) and w_k proportional to (M_k - m_k) / (hi_k - lo_k). Then
+sum_k w_k T_k(x_k) is an increasing affine function of the fitted logit: the
+served score ranks leads exactly as the fit does (up to the weight floor). A
+factor with M_k == m_k says nothing: it keeps the seed's values and the floor.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from app.personalization.learning import prior_scale, to_weights
+from app.personalization.numerics import newton
+from app.personalization.priors import Weights
+from app.scoring import FACTOR_KEYS, KNOTS, ValueTables
+
+_KNOTS = tuple(np.array(KNOTS[key], dtype=float) for key in FACTOR_KEYS)
+# First hat column of each factor in the basis, and one past the last.
+_STARTS = np.cumsum([0] + [len(knots) for knots in _KNOTS])
+N_COLUMNS = int(_STARTS[-1])
+"""Width of the hat basis: one column per knot of every factor."""
+
+INTERCEPT_PENALTY = 1e-4  # as the weight fits: the base rate is the data's
+FLAT = 1e-9  # a factor whose coefficients spread less (relative to the widest) is flat
+SEED_MATCH = 1e-9  # a table this close to its knots is the seed's: not stored
+
+
+def hat_basis(x: np.ndarray) -> np.ndarray:
+    """n x N_COLUMNS: for each factor and knot, the interpolation weight of the
+    factor's seed value at that knot (outside the knots: all on the nearest end)."""
+    x = np.asarray(x, dtype=float).reshape(-1, len(FACTOR_KEYS))
+    rows = np.arange(len(x))
+    basis = np.zeros((len(x), N_COLUMNS))
+    for k, knots in enumerate(_KNOTS):
+        values = x[:, k]
+        left = np.clip(
+            np.searchsorted(knots, values, side="right") - 1, 0, len(knots) - 2
+        )
+        share = (values - knots[left]) / (knots[left + 1] - knots[left])
+        share = np.clip(share, 0.0, 1.0)
+        basis[rows, _STARTS[k] + left] += 1.0 - share
+        basis[rows, _STARTS[k] + left + 1] += share
+    return basis
+
+
+def fit_coefficients(
+    x: np.ndarray, y: np.ndarray, s: np.ndarray, prior: Weights, l2: float
+) -> np.ndarray:
+    """Intercept then the N_COLUMNS table coefficients of the penalised fit.
+
+    Each coefficient is pulled toward c * prior_k * knot_j with precision `l2`,
+    c being how steeply the prior's score separates these outcomes.
+    """
+    x = np.asarray(x, dtype=float)
+    scale = prior_scale(x, y, s, prior)
+    centre = np.concatenate(
+        [
+            [0.0],
+            *(
+                scale * weight * knots
+                for weight, knots in zip(prior, _KNOTS, strict=True)
+            ),
+        ]
+    )
+    penalty = np.r_[INTERCEPT_PENALTY, np.full(N_COLUMNS, float(l2))]
+    design = np.column_stack([np.ones(len(x)), hat_basis(x)])
+    return newton(
+        design, np.asarray(y, dtype=float), np.asarray(s, float), centre, penalty
+    )
+
+
+def tables_from_coefficients(
+    beta: Sequence[float] | np.ndarray, floor: float
+) -> tuple[Weights, ValueTables] | None:
+    """Weights and tables whose weighted sum ranks leads as `beta` does.
+
+    `beta` holds the N_COLUMNS table coefficients (no intercept). None when every
+    factor is flat: nothing to rank by.
+    """
+    beta = np.asarray(beta, dtype=float)
+    spans = np.array(
+        [np.ptp(beta[_STARTS[k] : _STARTS[k + 1]]) for k in range(len(_KNOTS))]
+    )
+    widest = float(spans.max()) if len(spans) else 0.0
+    if not widest > 0 or not np.isfinite(widest):
+        return None
+    strength = np.zeros(len(_KNOTS))
+    tables: dict[str, tuple[float, ...]] = {}
+    for k, (key, knots) in enumerate(zip(FACTOR_KEYS, _KNOTS, strict=True)):
+        if spans[k] <= FLAT * widest:
+            continue  # flat: seed values, the floor weight (strength 0)
+        lo, hi = knots[0], knots[-1]
+        coefficients = beta[_STARTS[k] : _STARTS[k + 1]]
+        table = lo + (hi - lo) * (coefficients - coefficients.min()) / spans[k]
+        table = np.clip(table, lo, hi)
+        strength[k] = spans[k] / (hi - lo)
+        if np.abs(table - knots).max() > SEED_MATCH:
+            tables[key] = tuple(float(v) for v in table)
+    weights = to_weights(strength, floor)
+    if weights is None:
+        return None
+    return weights, ValueTables(tables)
+
+
+def fit_tables(
+    x: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    prior: Weights,
+    l2: float,
+    floor: float,
+) -> tuple[Weights, ValueTables] | None:
+    """Weights and value tables from outcomes, shrunk toward the seed under `prior`.
+
+    x: seed factor values (n x 10), y: outcomes, s: sample weights. None when the
+    fit ranks nothing (every factor flat).
+    """
+    theta = fit_coefficients(x, y, s, prior, l2)
+    return tables_from_coefficients(theta[1:], floor)
+
+
+def table_values(x: np.ndarray, tables: ValueTables) -> np.ndarray:
+    """Every row of seed values through the tables, vectorised (as `tables.apply`)."""
+    values = np.array(x, dtype=float).reshape(-1, len(FACTOR_KEYS))
+    for k, key in enumerate(FACTOR_KEYS):
+        if tables.learned(key):
+            values[:, k] = np.interp(values[:, k], KNOTS[key], tables.tables[key])
+    return values
+
+
+def table_values_changed(a: ValueTables, b: ValueTables) -> float:
+    """The largest difference between two versions' values at any knot (a factor
+    without a table counts as its seed values)."""
+    change = 0.0
+    for key in FACTOR_KEYS:
+        old = np.asarray(a.tables.get(key, KNOTS[key]))
+        new = np.asarray(b.tables.get(key, KNOTS[key]))
+        change = max(change, float(np.abs(new - old).max()))
+    return change
