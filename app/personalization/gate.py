@@ -98,3 +98,17 @@ def judge(
     return Verdict(
         passed, against, int(judged.sum()), auc_candidate, auc_baseline, noise
     )
+
+
+def beats(
+    candidate: np.ndarray,
+    baseline: np.ndarray,
+    won: np.ndarray,
+    weight: np.ndarray,
+    *,
+    noise_margin: float = 1.0,
+) -> bool:
+    """Whether cross-fitted `candidate` scores rank the outcomes better than
+    `baseline`'s by more than the noise: a more complex model must earn its place."""
+    gain = roc_auc(candidate, won, weight) - roc_auc(baseline, won, weight)
+    return gain > noise_margin * paired_noise(candidate, baseline, won, weight)

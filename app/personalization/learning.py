@@ -20,10 +20,13 @@ from types import MappingProxyType
 
 import numpy as np
 
-from app.personalization.gate import judge
-from app.personalization.numerics import newton, newton_nonneg, nonneg_posterior_mean
+from app.personalization.coefficients import cap_change, prior_scale, to_weights
+from app.personalization.gate import beats, judge
+from app.personalization.numerics import newton_nonneg, nonneg_posterior_mean
 from app.personalization.outcomes import N_FACTORS, Sample, graded
 from app.personalization.priors import Weights
+from app.personalization.value_tables import fit_tables, table_values
+from app.scoring import ValueTables
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,12 @@ class FitSettings:
     max_change: float | None = 0.05  # per factor and refit; None disables the cap
     min_outcomes: int = 30
     min_each_class: int = 5
+    # Value tables are a candidate from this many outcomes of each class: a table
+    # has up to six values per factor, each needing a few dozen outcomes behind it.
+    min_table_class: int = 30
+    # Tables must beat weights alone by this many standard errors: under no
+    # signal, one would be chosen by chance one refit in six, two in forty.
+    table_margin: float = 2.0
     folds: int = 5  # cross-validation folds of the held-out check
     noise_margin: float = 1.0  # in standard errors of the fold-wise AUC difference
     tolerance: float = 0.0  # extra absolute AUC drop allowed (0: none)
@@ -77,6 +86,8 @@ class FitResult:
     judged_against: str | None = None
     judged_outcomes: int = 0
     fitted_through: int = 0
+    # Learned value tables served with `weights` (None: the seed's values).
+    tables: ValueTables | None = None
 
 
 def _arrays(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -101,42 +112,6 @@ def fold_of(samples: Sequence[Sample], folds: int) -> np.ndarray:
         )
         fold[members] = np.arange(len(members)) % folds
     return fold
-
-
-def prior_scale(x: np.ndarray, y: np.ndarray, s: np.ndarray, prior: Weights) -> float:
-    """How steeply the prior's score separates outcomes, in logistic units.
-
-    Scoring weights sum to 1 while logistic coefficients live on the data's scale;
-    the prior is therefore centred at `scale * prior`, where `scale` is fitted on
-    the same data (a two-parameter logistic regression on the prior's score).
-    """
-    z = np.column_stack([np.ones(len(x)), x @ np.asarray(prior)])
-    theta = newton(z, y, s, np.zeros(2), np.array([1e-4, 1e-2]))
-    return max(float(theta[1]), 0.0)
-
-
-def to_weights(beta: np.ndarray, floor: float) -> Weights | None:
-    """max(beta, 0) normalised to 1; factors below `floor` are raised to it.
-
-    Only the factors under the floor move; the others give up the difference in
-    proportion, so the floor keeps every factor visible without blending the
-    learned weights toward uniform.
-    """
-    clipped = np.maximum(np.asarray(beta, dtype=float), 0.0)
-    total = clipped.sum()
-    if not total > 0 or not np.isfinite(total):
-        return None
-    weights = clipped / total
-    low = np.zeros(len(weights), dtype=bool)
-    for _ in range(len(weights)):
-        low |= weights < floor
-        rest = weights[~low].sum()
-        if rest <= 0:
-            return tuple(1.0 / len(weights) for _ in weights)
-        weights = np.where(low, floor, weights * (1.0 - floor * low.sum()) / rest)
-        if not (weights[~low] < floor).any():
-            break
-    return tuple(float(v) for v in weights)
 
 
 def fit_toward_prior(
@@ -174,41 +149,48 @@ def fit_toward_prior(
     return to_weights(theta[k:], floor)
 
 
-def cap_change(new: Weights, previous: Weights, cap: float, floor: float) -> Weights:
-    """The weights closest to `new` with |w - previous| <= cap, w >= floor, sum 1.
+@dataclass(frozen=True, slots=True)
+class Model:
+    """Weights, and value tables when learned (None: the seed's values)."""
 
-    Found by shifting all weights by one constant and clipping into each factor's
-    allowed interval; the sum is monotone in the shift, so bisection finds it.
-    """
-    prev = np.asarray(previous, dtype=float)
-    low = np.maximum(prev - cap, floor)
-    high = np.maximum(prev + cap, low)
-    target = np.asarray(new, dtype=float)
-    lo, hi = -1.0, 1.0
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        if np.clip(target + mid, low, high).sum() > 1.0:
-            hi = mid
-        else:
-            lo = mid
-    result = np.clip(target + (lo + hi) / 2, low, high)
-    return tuple(float(v) for v in result / result.sum())
+    weights: Weights
+    tables: ValueTables | None = None
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """Σ weight × value of each row of seed values (x 100 is the score)."""
+        values = x if self.tables is None else table_values(x, self.tables)
+        return values @ np.asarray(self.weights)
 
 
-def _fit_once(
-    x: np.ndarray,
-    y: np.ndarray,
-    s: np.ndarray,
-    prior: Weights,
-    current: Weights,
-    settings: FitSettings,
-    l2: float,
-) -> Weights | None:
-    """One penalised fit mapped to publishable weights (floor and change cap)."""
+def _weights_model(x, y, s, prior, current, settings, l2, capped) -> Model | None:
+    """Weights alone: a penalised fit, floored, capped against `current`."""
     learned = fit_toward_prior(x, y, s, prior, l2, settings.floor)
-    if learned is not None and settings.max_change is not None:
+    if learned is None:
+        return None
+    if capped and settings.max_change is not None:
         learned = cap_change(learned, current, settings.max_change, settings.floor)
-    return learned
+    return Model(learned)
+
+
+def _tables_model(x, y, s, prior, l2, floor) -> Model | None:
+    fitted = fit_tables(x, y, s, prior, l2, floor)
+    if fitted is None:
+        return None
+    weights, tables = fitted
+    return Model(weights, tables if tables.tables else None)
+
+
+def _cross_fit(fit, x: np.ndarray, fold: np.ndarray, folds: int) -> np.ndarray | None:
+    """Every row scored by `fit(train_mask)` made without its fold; None if a fit
+    finds nothing to rank by."""
+    scores = np.empty(len(x))
+    for k in range(folds):
+        test = fold == k
+        model = fit(~test)
+        if model is None:
+            return None
+        scores[test] = model.scores(x[test])
+    return scores
 
 
 def fit_weights(
@@ -217,31 +199,38 @@ def fit_weights(
     *,
     prior_method: str = "default",
     previous: Weights | None = None,
+    previous_tables: ValueTables | None = None,
     previous_seen_until: int | None = None,
     settings: FitSettings = DEFAULT_SETTINGS,
 ) -> FitResult:
-    """Refit one client's weights from its outcomes, shrunk toward `prior`.
+    """Refit one client's weights (and value tables) from its outcomes, shrunk
+    toward `prior`.
 
-    `previous` is what the client is served now (defaults to the prior); the change
-    cap is against it. `previous_seen_until` is the last `Sample.arrival` it was
-    fitted on (None: it saw none of them, as a prior). The check (`gate.judge`)
-    scores every outcome by a fit made without its fold and compares with
-    `previous` on the outcomes that arrived after it, or with the prior when too
-    few did; the published weights are then fitted on all outcomes.
-    Deterministic: same input, same result.
+    `previous` (+ `previous_tables`) is what the client is served now (defaults to
+    the prior); the change cap is against it while neither side has tables.
+    `previous_seen_until` is the last `Sample.arrival` it was fitted on (None:
+    it saw none of them, as a prior). With enough outcomes of each class, value
+    tables are a candidate too, chosen only when their cross-fitted AUC beats
+    the weights' alone beyond noise. The check (`gate.judge`) compares the
+    cross-fitted candidate with `previous` on the outcomes that arrived after
+    it, or with the prior when too few did; the published model is then fitted
+    on all outcomes. Deterministic: same input, same result.
     """
     if prior_method not in settings.l2:
         raise ValueError(f"no penalty for prior method {prior_method!r}")
     l2 = settings.l2[prior_method]
-    current = tuple(previous if previous is not None else prior)
+    current = Model(
+        tuple(previous if previous is not None else prior),
+        previous_tables if previous_tables and previous_tables.tables else None,
+    )
     usable = [s for s in samples if s.reward != 0]
     n_pos = sum(1 for s in usable if s.reward > 0)
     n_neg = len(usable) - n_pos
     through = max((s.arrival for s in usable), default=0)
 
-    def result(weights, accepted, reason, verdict=None) -> FitResult:
+    def result(model, accepted, reason, verdict=None) -> FitResult:
         return FitResult(
-            weights,
+            model.weights,
             prior_method,
             len(usable),
             n_pos,
@@ -253,6 +242,7 @@ def fit_weights(
             verdict.against if verdict else None,
             verdict.judged if verdict else 0,
             through if accepted else 0,
+            model.tables,
         )
 
     if (
@@ -269,13 +259,29 @@ def fit_weights(
         )
     x, y, s = _arrays(usable)
     fold = fold_of(usable, settings.folds)
-    cross_fitted = np.empty(len(usable))
-    for k in range(settings.folds):
-        test = fold == k
-        weights = _fit_once(x[~test], y[~test], s[~test], prior, current, settings, l2)
-        if weights is None:
-            return result(current, False, "no factor has a positive effect")
-        cross_fitted[test] = x[test] @ np.asarray(weights)
+    capped = current.tables is None
+
+    def weights_on(train, capped: bool = capped) -> Model | None:
+        return _weights_model(
+            x[train], y[train], s[train], prior, current.weights, settings, l2, capped
+        )
+
+    def tables_on(train) -> Model | None:
+        return _tables_model(x[train], y[train], s[train], prior, l2, settings.floor)
+
+    candidate = _cross_fit(weights_on, x, fold, settings.folds)
+    if candidate is None:
+        return result(current, False, "no factor has a positive effect")
+    fit_final = weights_on
+    if min(n_pos, n_neg) >= settings.min_table_class:
+        # Tables must beat the best weights alone, not weights held back by the
+        # change cap: they are served only for what weights cannot express.
+        best = _cross_fit(lambda t: weights_on(t, False), x, fold, settings.folds)
+        tabled = _cross_fit(tables_on, x, fold, settings.folds)
+        if tabled is not None and beats(
+            tabled, best, y, s, noise_margin=settings.table_margin
+        ):
+            candidate, fit_final = tabled, tables_on
     arrivals = np.array([p.arrival for p in usable])
     unseen = (
         np.ones(len(usable), dtype=bool)
@@ -283,8 +289,8 @@ def fit_weights(
         else arrivals > previous_seen_until
     )
     verdict = judge(
-        cross_fitted,
-        x @ np.asarray(current),
+        candidate,
+        current.scores(x),
         x @ np.asarray(prior),
         y,
         s,
@@ -297,7 +303,7 @@ def fit_weights(
         return result(
             current, False, f"held-out AUC would fall (vs {verdict.against})", verdict
         )
-    learned = _fit_once(x, y, s, prior, current, settings, l2)
+    learned = fit_final(np.ones(len(usable), dtype=bool))
     if learned is None:
         return result(current, False, "no factor has a positive effect")
     return result(

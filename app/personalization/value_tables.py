@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from app.personalization.learning import prior_scale, to_weights
+from app.personalization.coefficients import prior_scale, to_weights
 from app.personalization.numerics import newton
 from app.personalization.priors import Weights
 from app.scoring import FACTOR_KEYS, KNOTS, ValueTables
