@@ -72,6 +72,20 @@ def _checked(key: object, values: object) -> tuple[float, ...]:
     return tuple(checked)
 
 
+def _interpolate(
+    x: float,
+    knots: tuple[float, ...],
+    table: tuple[float, ...],
+    slopes: tuple[float, ...],
+) -> float:
+    if x <= knots[0]:
+        return table[0]
+    if x >= knots[-1]:
+        return table[-1]
+    j = bisect_right(knots, x) - 1
+    return table[j] + slopes[j] * (x - knots[j])
+
+
 @dataclass(frozen=True, slots=True)
 class ValueTables:
     """Per factor key, the learned values at its knots; an absent factor keeps its
@@ -115,15 +129,15 @@ class ValueTables:
             return tuple(seed_values)
         values = list(seed_values)
         for position, knots, table, slopes in self._segments:
-            x = values[position]
-            if x <= knots[0]:
-                values[position] = table[0]
-            elif x >= knots[-1]:
-                values[position] = table[-1]
-            else:
-                j = bisect_right(knots, x) - 1
-                values[position] = table[j] + slopes[j] * (x - knots[j])
+            values[position] = _interpolate(values[position], knots, table, slopes)
         return tuple(values)
+
+    def apply_one(self, position: int, seed_value: float) -> float:
+        """The value factor number `position` (FACTOR_KEYS order) scores with."""
+        for index, knots, table, slopes in self._segments:
+            if index == position:
+                return _interpolate(seed_value, knots, table, slopes)
+        return seed_value
 
     def learned(self, key: str) -> bool:
         """Whether the factor's value comes from a learned table (not the seed's)."""

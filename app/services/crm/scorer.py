@@ -24,7 +24,6 @@ from app.models import Client
 from app.models.base import utcnow
 from app.models.crm import CrmAccount as AccountRow
 from app.models.sync import DONE, FAILED, CrmEvent, CrmRecord, CrmSync
-from app.scoring import compute_score
 from app.scoring.engine import read_lead
 from app.services.crm.explain import explanation, top_factors
 from app.services.crm.outcome_ledger import record_new_signals, stored_signals_after
@@ -140,9 +139,9 @@ class ContactScoring:
         self, config: ClientConfig, contact: CrmContact, now: datetime
     ) -> "_Scored":
         _email, values = read_lead(contact.lead, now.timestamp(), config.icp)
-        score = compute_score(values, config.weights)
+        score = config.score(values)
         label = config.bands.label_for(score)
-        factors = top_factors(config.weights, values)
+        factors = top_factors(config.weights, config.tables.apply(values))
         why = explanation(label, contact.lead)
         stored = contact.stored
         changed = (
@@ -198,8 +197,11 @@ def iso_or_none(moment: datetime | None) -> str | None:
 
 
 def fingerprint_of(config: ClientConfig) -> int:
-    """A 31-bit fingerprint of what decides scores and labels: weights, bands."""
+    """A 31-bit fingerprint of what decides scores and labels: weights, value
+    tables, bands."""
     described = repr((config.weights, config.bands, config.method))
+    if config.tables.tables:  # no tables: the fingerprint records kept before
+        described += repr(sorted(config.tables.to_json().items()))
     return zlib.crc32(described.encode()) & 0x7FFFFFFF
 
 

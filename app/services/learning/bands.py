@@ -20,9 +20,17 @@ from app.personalization.bands import (
     learn_bands,
 )
 from app.personalization.outcomes import REWARDS
-from app.scoring import DEFAULT_BANDS, FACTOR_KEYS, LabelBands, compute_score
+from app.scoring import (
+    DEFAULT_BANDS,
+    FACTOR_KEYS,
+    IDENTITY,
+    LabelBands,
+    ValueTables,
+    compute_score,
+)
 from app.scoring.weights import validate_weights
 from app.services.errors import NotFound
+from app.services.learning.tables import stored_tables
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +73,10 @@ def attach_learned_bands(
     if not version.personalised:
         return
     weights = validate_weights(version.weights)
+    tables = stored_tables(version)
     bands = learn_bands(
-        _scored_outcomes(session, version.client_id, weights), stored_bands(previous)
+        _scored_outcomes(session, version.client_id, weights, tables),
+        stored_bands(previous),
     )
     version.details = {**(version.details or {}), "bands": bands_to_json(bands)}
 
@@ -116,11 +126,14 @@ def _latest(session: Session, client_id: str) -> WeightVersion | None:
 
 
 def _scored_outcomes(
-    session: Session, client_id: str, weights: tuple[float, ...]
+    session: Session,
+    client_id: str,
+    weights: tuple[float, ...],
+    tables: ValueTables = IDENTITY,
 ) -> list[ScoredOutcome]:
     """One (score, converted) per lead among the client's latest outcomes: the
-    lead's latest factor values scored under `weights`; converted when any of its
-    outcomes is positive (converted, replied, clicked), as learning counts them."""
+    lead's latest factor values scored under `weights` and `tables`; converted
+    when any of its outcomes is positive (converted, replied, clicked)."""
     rows = session.execute(
         select(Feedback.lead_key, Feedback.action, Feedback.factor_values)
         .where(Feedback.client_id == client_id)
@@ -134,7 +147,10 @@ def _scored_outcomes(
         if seen is not None:
             leads[lead_key] = (seen[0], seen[1] or positive)
         elif isinstance(values, list) and len(values) == len(FACTOR_KEYS):
-            leads[lead_key] = (compute_score(values, weights), positive)
+            leads[lead_key] = (
+                compute_score(tables.apply(values), weights),
+                positive,
+            )
     return [ScoredOutcome(score, converted) for score, converted in leads.values()]
 
 

@@ -45,6 +45,7 @@ from app.services.learning.emails import (
     notice_mail,
 )
 from app.services.learning.profiles import profile_of, update_stated_profile
+from app.services.learning.tables import served_tables
 from app.services.learning.weights import (
     current_weights,
     latest_version,
@@ -151,7 +152,8 @@ class ConfigService:
                 if client is None:
                     raise NotFound(f"No client {client_id}")
                 published = current_weights(session, client)
-                bands = served_bands(client, latest_version(session, client.id))
+                latest = latest_version(session, client.id)
+                bands = served_bands(client, latest)
                 return {
                     "client_id": client.id,
                     "email": client.email,
@@ -160,6 +162,9 @@ class ConfigService:
                     "version": published.version,
                     "personalised": published.personalised,
                     "bands": bands_to_json(bands),
+                    # learned values per factor level; absent factors keep the
+                    # seed's values (remote scorers apply them as we do)
+                    "value_tables": served_tables(client, latest).to_json(),
                     "profile": _profile_summary(profile_of(client)),
                 }
         except SQLAlchemyError as error:

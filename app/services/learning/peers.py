@@ -5,6 +5,11 @@ weights are not pinned. Its outcomes reach other clients' weights only through
 `pooling.cap_per_day`: at most POOL_PER_DAY of each day (by Feedback.created_at)
 count, so a burst of invented outcomes buys no more than a steady day's worth.
 The client's own refit reads all its outcomes (`own_samples`) uncapped.
+
+Refitting 10,000 clients (benchmarks/refit_scale.py) asks for the outcomes of
+thousands of peers, each of them by dozens of clients: the pool keeps them as
+arrays (`PeerOutcomes`) up to CACHED_ROWS in all, enough for every peer of such
+a run, so each is read once.
 """
 
 from collections import OrderedDict
@@ -14,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from app.models import Client, Feedback, WeightVersion
 from app.personalization.outcomes import Sample
-from app.personalization.pooling import POOL_PER_DAY, cap_per_day
-from app.personalization.similarity import Peer
+from app.personalization.pooling import POOL_PER_DAY, PeerOutcomes, cap_per_day
+from app.personalization.similarity import Peer, PeerIndex
 from app.scoring import validate_weights
 from app.services.learning.profiles import profile_of
 
 NEIGHBOUR_ROWS = 2_000  # latest outcomes of each similar client that are read
-CACHED_PEERS = 256  # peers whose pooled outcomes one run keeps in memory
+# Pooled outcomes one run keeps in memory, over all peers (~90 bytes each).
+CACHED_ROWS = 2_000_000
 
 
 class PeerPool:
@@ -28,27 +34,36 @@ class PeerPool:
 
     Built once per refit run, so refitting N clients reads the peers once rather
     than N times; outcomes are read per peer on first use and kept for the run
-    (at most CACHED_PEERS peers, least recently used dropped first).
+    (at most CACHED_ROWS outcomes, least recently used peers dropped first).
+    `peers` is indexed by vertical for `similarity.nearest`.
     """
 
-    def __init__(self, peers: list[Peer], per_day: int = POOL_PER_DAY) -> None:
-        self.peers = peers
+    def __init__(
+        self,
+        peers: list[Peer],
+        per_day: int = POOL_PER_DAY,
+        cached_rows: int = CACHED_ROWS,
+    ) -> None:
+        self.peers = PeerIndex(peers)
         self._per_day = per_day
-        self._outcomes: OrderedDict[str, list[Sample]] = OrderedDict()
+        self._cached_rows = cached_rows
+        self._rows = 0
+        self._outcomes: OrderedDict[str, PeerOutcomes] = OrderedDict()
 
     @classmethod
     def load(cls, session: Session, per_day: int = POOL_PER_DAY) -> "PeerPool":
         """The peers as the database holds them now."""
         return cls(_peers(session), per_day)
 
-    def outcomes(self, session: Session, client_id: str) -> list[Sample]:
+    def outcomes(self, session: Session, client_id: str) -> PeerOutcomes:
         """A peer's latest outcomes as they count for others, oldest first."""
         cached = self._outcomes.get(client_id)
         if cached is None:
-            cached = _pooled_samples(session, client_id, self._per_day)
+            cached = PeerOutcomes(_pooled_samples(session, client_id, self._per_day))
             self._outcomes[client_id] = cached
-            while len(self._outcomes) > CACHED_PEERS:
-                self._outcomes.popitem(last=False)
+            self._rows += len(cached)
+            while self._rows > self._cached_rows and len(self._outcomes) > 1:
+                self._rows -= len(self._outcomes.popitem(last=False)[1])
         else:
             self._outcomes.move_to_end(client_id)
         return cached
@@ -98,21 +113,17 @@ def _pooled_samples(session: Session, client_id: str, per_day: int) -> list[Samp
     """A peer's latest NEIGHBOUR_ROWS outcomes, at most `per_day` of each day."""
     rows = list(
         session.execute(
-            select(
-                Feedback.created_at,
-                Feedback.factor_values,
-                Feedback.reward,
-                Feedback.lead_key,
-            )
+            select(Feedback.created_at, Feedback.factor_values, Feedback.reward)
             .where(Feedback.client_id == client_id)
             .order_by(Feedback.id.desc())
             .limit(NEIGHBOUR_ROWS)
         )
     )[::-1]
+    # No lead keys: others' weights learn from factor values and rewards only.
     return cap_per_day(
         (
-            (created.date(), Sample(tuple(values), reward, key))
-            for created, values, reward, key in rows
+            (created.date(), Sample(tuple(values), reward))
+            for created, values, reward in rows
         ),
         per_day,
     )

@@ -27,6 +27,7 @@ from app.scoring.weights import weights_mapping
 from app.services.learning.bands import attach_learned_bands, refresh_learned_bands
 from app.services.learning.peers import PeerPool, own_samples
 from app.services.learning.profiles import profile_of
+from app.services.learning.tables import TABLES_KEY, stored_tables
 
 REFIT_AFTER_NEW_FEEDBACK = (
     10  # new outcomes since the last version that trigger a refit
@@ -106,6 +107,7 @@ def refit(
             prior.weights,
             prior_method=prior.method,
             previous=previous,
+            previous_tables=stored_tables(current),
             previous_seen_until=_seen_until(current, samples),
         )
 
@@ -156,7 +158,7 @@ def _publish_if_changed(
     """
     weights = weights_mapping(tuple(choice.weights))
     for _ in range(_PUBLISH_ATTEMPTS):
-        if _same_weights(current, choice.method, weights):
+        if _same_weights(current, choice, weights):
             return None
         version = _version_row(client, current, choice, fit, n_outcomes, weights)
         attach_learned_bands(session, version, current)
@@ -176,11 +178,12 @@ def _publish_if_changed(
 
 
 def _same_weights(
-    current: WeightVersion | None, method: str, weights: dict[str, float]
+    current: WeightVersion | None, choice: WeightChoice, weights: dict[str, float]
 ) -> bool:
     return (
         current is not None
-        and current.method == method
+        and current.method == choice.method
+        and (current.details or {}).get(TABLES_KEY) == choice.details.get(TABLES_KEY)
         and all(
             math.isclose(
                 current.weights.get(k, 0.0), weights[k], abs_tol=_CHANGE_EPSILON
@@ -212,6 +215,7 @@ def _version_row(
             for k, v in choice.details.items()
             if isinstance(v, str | int | float | bool | type(None))
             or k == "pooled_peers"  # {peer client id: share of the pooled fit}
+            or k == TABLES_KEY  # {factor key: learned values at its knots}
         },
     )
 

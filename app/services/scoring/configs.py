@@ -9,7 +9,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,8 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.models import Client
 from app.scoring import (
     DEFAULT_BANDS,
+    IDENTITY,
     IdealCustomerProfile,
     LabelBands,
+    ValueTables,
+    compute_score,
     validate_weights,
 )
 from app.scoring.icp import NO_ICP
@@ -29,6 +32,7 @@ from app.services.learning.bands import served_bands
 from app.services.learning.clients import find_client_by_key
 from app.services.learning.emails import same_email
 from app.services.learning.profiles import profile_of
+from app.services.learning.tables import served_tables
 from app.services.learning.weights import current_weights, latest_version
 from app.services.scoring.encoding import ScoreEncoder
 
@@ -58,6 +62,12 @@ class ClientConfig:
     icp: IdealCustomerProfile
     bands: LabelBands
     encoder: ScoreEncoder
+    tables: ValueTables = IDENTITY
+
+    def score(self, seed_values: Sequence[float]) -> int:
+        """The 0-100 score of a lead's seed factor values under this client's
+        weights and value tables."""
+        return compute_score(self.tables.apply(seed_values), self.weights)
 
     def matches(self, identity: str) -> bool:
         """True when the request names this client, by id or by email."""
@@ -72,6 +82,7 @@ def build_config(
     version: int | None = None,
     icp: IdealCustomerProfile = NO_ICP,
     bands: LabelBands = DEFAULT_BANDS,
+    tables: ValueTables = IDENTITY,
 ) -> ClientConfig:
     """Assemble a ClientConfig with its response encoder."""
     return ClientConfig(
@@ -82,13 +93,15 @@ def build_config(
         version,
         icp,
         bands,
-        ScoreEncoder(weights, bands),
+        ScoreEncoder(weights, bands, tables),
+        tables,
     )
 
 
 def config_of(session: Session, client: Client) -> ClientConfig:
     """The configuration a client scores with now (its published weights)."""
     published = current_weights(session, client)
+    latest = latest_version(session, client.id)
     return build_config(
         client.id,
         client.email,
@@ -96,7 +109,8 @@ def config_of(session: Session, client: Client) -> ClientConfig:
         published.method,
         published.version,
         profile_of(client).to_icp(),
-        served_bands(client, latest_version(session, client.id)),
+        served_bands(client, latest),
+        served_tables(client, latest),
     )
 
 

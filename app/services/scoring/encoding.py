@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from app.scoring import FACTOR_KEYS, FACTOR_NAMES
+from app.scoring import FACTOR_KEYS, FACTOR_NAMES, IDENTITY, ValueTables
 from app.scoring.labels import LabelBands
 
 # Real leads give at most a few hundred values per factor (whole counts, whole
@@ -24,10 +24,22 @@ _DISPLAY_DIGITS = 4
 
 
 class ScoreEncoder:
-    """Encodes {email, score, label, factors[]} objects for one weight set and bands."""
+    """Encodes {email, score, label, factors[]} objects for one weight set, value
+    tables and bands.
 
-    def __init__(self, weights: Sequence[float], bands: LabelBands) -> None:
+    A factor whose value comes from a learned table is shown with the table's
+    `value` (what the weight multiplies), its `seed_value` and `"source":
+    "table"`; every other factor looks exactly as the seed's reference shows it.
+    """
+
+    def __init__(
+        self,
+        weights: Sequence[float],
+        bands: LabelBands,
+        tables: ValueTables = IDENTITY,
+    ) -> None:
         self._weights = tuple(weights)
+        self._tables = tables
         self._fragments: list[dict[float, bytes]] = [{} for _ in FACTOR_KEYS]
         labels = bands.table()
         self._heads = tuple(
@@ -37,7 +49,7 @@ class ScoreEncoder:
         self.labels = labels
 
     def lead(self, email: str, score: int, values: Sequence[float]) -> bytes:
-        """One scored lead as a JSON object."""
+        """One scored lead as a JSON object (`values`: its seed factor values)."""
         fragments = self._fragments
         parts = []
         for index, value in enumerate(values):
@@ -59,18 +71,26 @@ class ScoreEncoder:
             )
         )
 
-    def _encode_factor(self, index: int, value: float) -> bytes:
+    def _encode_factor(self, index: int, seed_value: float) -> bytes:
         key = FACTOR_KEYS[index]
         weight = self._weights[index]
-        encoded = orjson.dumps(
-            {
-                "key": key,
-                "name": FACTOR_NAMES[key],
-                "weight": weight,
-                "value": round(value, _DISPLAY_DIGITS),
-                "contribution": round(weight * value, _DISPLAY_DIGITS),
-            }
-        )
+        factor: dict[str, object] = {"key": key, "name": FACTOR_NAMES[key]}
+        if self._tables.sources[index]:
+            value = self._tables.apply_one(index, seed_value)
+            factor.update(
+                weight=weight,
+                value=round(value, _DISPLAY_DIGITS),
+                contribution=round(weight * value, _DISPLAY_DIGITS),
+                seed_value=round(seed_value, _DISPLAY_DIGITS),
+                source="table",
+            )
+        else:
+            factor.update(
+                weight=weight,
+                value=round(seed_value, _DISPLAY_DIGITS),
+                contribution=round(weight * seed_value, _DISPLAY_DIGITS),
+            )
+        encoded = orjson.dumps(factor)
         return memoryview(encoded).tobytes()  # cached: not orjson's 4 KB buffer
 
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from app.scoring import LeadFieldError, compute_score
+from app.scoring import LeadFieldError
 from app.scoring.engine import read_lead
 from app.services.errors import InvalidInput, NotAuthenticated, Unavailable
 from app.services.scoring.configs import (
@@ -60,7 +60,7 @@ class LeadScoring:
     ) -> list[Scored]:
         """Score every lead; the first unreadable one fails the batch, by index."""
         icp = config.icp
-        weights = config.weights
+        score = config.score
         scored: list[Scored] = []
         append = scored.append
         for index, lead in enumerate(leads):
@@ -70,7 +70,7 @@ class LeadScoring:
                 lead_email, values = read_lead(lead, now, icp)
             except LeadFieldError as error:
                 raise InvalidInput(f"leads[{index}].{error}") from None
-            append((lead_email, compute_score(values, weights), values))
+            append((lead_email, score(values), values))
         return scored
 
     def remember(

@@ -25,6 +25,7 @@ from app.personalization.profile import (
 from app.scoring import (
     DEFAULT_BANDS,
     DEFAULT_WEIGHTS,
+    ValueTables,
     WeightsError,
     validate_weights,
 )
@@ -127,4 +128,6 @@ def _config_from_payload(payload: dict[str, Any], identity: str) -> ClientConfig
         icp,
         # An older Config API sends no bands: its clients are labelled 80/60/40.
         bands_from_json(payload["bands"]) if "bands" in payload else DEFAULT_BANDS,
+        # Nor value tables: every factor keeps the seed's value.
+        ValueTables.from_json(payload.get("value_tables") or {}),
     )
