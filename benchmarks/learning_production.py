@@ -6,7 +6,8 @@ by the product's migrations, and weights are learned only by
 every REFIT_AFTER_NEW_FEEDBACK-th outcome of a client (`refit_due`). The
 benchmark has no refit loop of its own: it adds outcomes in steps of that size
 and runs the product's job after each step, exactly as the feedback service
-does with jobs run inline. What is served is read back with `current_weights`.
+does with jobs run inline. What is served is read back as scoring reads it
+(`config_of`: weights, value tables, label bands).
 """
 
 import tempfile
@@ -20,13 +21,9 @@ from app.db import make_engine
 from app.migrations import upgrade
 from app.models import Client, Feedback, WeightVersion
 from app.personalization.outcomes import Sample
-from app.scoring import FACTOR_KEYS
 from app.services.learning.profiles import update_stated_profile
-from app.services.learning.weights import (
-    REFIT_AFTER_NEW_FEEDBACK,
-    current_weights,
-    refit_clients,
-)
+from app.services.learning.weights import REFIT_AFTER_NEW_FEEDBACK, refit_clients
+from app.services.scoring.configs import ClientConfig, config_of
 
 ACTIONS_BY_REWARD = {1.0: "converted", 0.5: "replied", 0.3: "clicked", -0.5: "ignored"}
 ACTIONS_BY_REWARD[-1.0] = "bounced"
@@ -71,12 +68,11 @@ class ProductLearning:
     def refit(self, client_id: str) -> None:
         refit_clients(self.sessions, [client_id])
 
-    def served(self, client_id: str) -> tuple[tuple[float, ...], str, bool]:
-        """The weights the client is served now, their method and personalisation."""
+    def served(self, client_id: str) -> ClientConfig:
+        """What the client's leads are scored with now: weights, value tables,
+        label bands and method, as the scoring service reads them."""
         with self.sessions() as session:
-            published = current_weights(session, session.get(Client, client_id))
-        weights = tuple(published.weights[k] for k in FACTOR_KEYS)
-        return weights, published.method, published.personalised
+            return config_of(session, session.get(Client, client_id))
 
     def forget(self, client_id: str) -> None:
         """Remove a client's outcomes and versions (targets do not teach targets)."""

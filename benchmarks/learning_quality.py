@@ -19,8 +19,8 @@ seniority one-hot, lambda by 5-fold CV, on the same outcomes), best_sum (the
 best non-negative weighted sum of the ten factors: our family's ceiling) and
 default; mean ± SE over seeds. Also: the share of the gap default -> best_sum
 that a newcomer's similar_clients prior closes, and lead share and conversion
-per label band (the product's bands, 80 / 60 / 40) with the weights served at
-the largest size.
+per label band with what is served at the largest size (weights, value tables
+and the client's label bands: learned from its outcomes, else 80 / 60 / 40).
 
 ACCEPTANCE_SEEDS (1001-1020) were fixed before any tuning and are used only for
 the acceptance run; develop on other seeds (--seeds 1-3).
@@ -55,7 +55,7 @@ from learning_worlds import (  # noqa: E402
 )
 
 from app.personalization.priors import DEFAULT, PRIORS  # noqa: E402
-from app.scoring import DEFAULT_BANDS, compute_score  # noqa: E402
+from app.personalization.value_tables import table_values  # noqa: E402
 
 ACCEPTANCE_SEEDS = tuple(range(1001, 1021))  # fixed before any tuning
 OWN_SIZES = (0, 30, 300, 1000)
@@ -82,7 +82,7 @@ def run_world(scenario: str, seed: int, sizes=OWN_SIZES, targets: int = 1) -> di
         )
         auc = {n: {k: [] for k in KINDS} for n in sizes}
         newcomer = {"method": [], "served": [], "default": [], "best_sum": []}
-        bands_x, bands_p, bands_w = [], [], []
+        bands_x, bands_p, served_configs = [], [], []
         for client in clients:
             held = make_leads(client.rng, HELD_OUT_LEADS, f"{client.cid}-held")
             x, p = held.values, client.probability(held)
@@ -95,9 +95,10 @@ def run_world(scenario: str, seed: int, sizes=OWN_SIZES, targets: int = 1) -> di
             for n in sizes:
                 product.learn(client.cid, stream[done:n])
                 done = n
-                served, method, _ = product.served(client.cid)
+                served = product.served(client.cid)
+                method = served.method
                 row = auc[n]
-                row["served"].append(expected_auc(x @ np.asarray(served), p))
+                row["served"].append(expected_auc(served_values(served, x), p))
                 anchor = Anchor(stream[:n])
                 row["anchor"].append(
                     expected_auc(anchor.scores(x), p) if anchor.usable else None
@@ -110,15 +111,21 @@ def run_world(scenario: str, seed: int, sizes=OWN_SIZES, targets: int = 1) -> di
                         newcomer[k].append(row[k][-1])
             bands_x.append(x)
             bands_p.append(p)
-            bands_w.append(served)
+            served_configs.append(served)
             product.forget(client.cid)
     finally:
         product.close()
     return {
         "auc": {n: {k: _mean(v) for k, v in row.items()} for n, row in auc.items()},
         "newcomer": newcomer,
-        "bands": band_counts(bands_w, bands_x, bands_p),
+        "bands": band_counts(served_configs, bands_x, bands_p),
     }
+
+
+def served_values(config, x: np.ndarray) -> np.ndarray:
+    """Σ weight × value of each lead under what the client is served (its value
+    tables applied to the seed values); the score is 100 times this."""
+    return table_values(x, config.tables) @ np.asarray(config.weights)
 
 
 def _mean(values: list) -> float | None:
@@ -126,12 +133,13 @@ def _mean(values: list) -> float | None:
     return float(np.mean(present)) if present else None
 
 
-def band_counts(weights, xs, ps) -> dict:
-    """Leads and expected conversions per band with each client's served weights."""
+def band_counts(configs, xs, ps) -> dict:
+    """Leads and expected conversions per band under what each client is served
+    (weights, value tables and its label bands: learned, else 80 / 60 / 40)."""
     counts = {b: [0.0, 0.0] for b in BANDS}
-    for w, x, p in zip(weights, xs, ps, strict=True):
+    for config, x, p in zip(configs, xs, ps, strict=True):
         for values, prob in zip(x, p, strict=True):
-            band = DEFAULT_BANDS.label_for(compute_score(values, w))
+            band = config.bands.label_for(config.score(values))
             counts[band][0] += 1
             counts[band][1] += prob
     return counts

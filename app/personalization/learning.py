@@ -55,6 +55,10 @@ class FitSettings:
     # Tables must beat weights alone by this many standard errors: under no
     # signal, one would be chosen by chance one refit in six, two in forty.
     table_margin: float = 2.0
+    # Penalty of table coefficients toward the seed's values (logit units), the
+    # same for every prior: no prior has tables of its own, and how far a
+    # client's levels stray from the seed's order is not what the prior knows.
+    table_l2: float = 1.0
     folds: int = 5  # cross-validation folds of the held-out check
     noise_margin: float = 1.0  # in standard errors of the fold-wise AUC difference
     tolerance: float = 0.0  # extra absolute AUC drop allowed (0: none)
@@ -267,7 +271,9 @@ def fit_weights(
         )
 
     def tables_on(train) -> Model | None:
-        return _tables_model(x[train], y[train], s[train], prior, l2, settings.floor)
+        return _tables_model(
+            x[train], y[train], s[train], prior, settings.table_l2, settings.floor
+        )
 
     candidate = _cross_fit(weights_on, x, fold, settings.folds)
     if candidate is None:

@@ -41,6 +41,10 @@ N_COLUMNS = int(_STARTS[-1])
 INTERCEPT_PENALTY = 1e-4  # as the weight fits: the base rate is the data's
 FLAT = 1e-9  # a factor whose coefficients spread less (relative to the widest) is flat
 SEED_MATCH = 1e-9  # a table this close to its knots is the seed's: not stored
+# Factors whose knots cut a continuous value into bins (the others' knots are the
+# levels the factor takes), and the precision of a bend at an inner knot of one.
+BINNED = frozenset({"days_since_created", "engagement_score", "profile_completeness"})
+BEND_L2 = 10.0
 
 
 def hat_basis(x: np.ndarray) -> np.ndarray:
@@ -61,30 +65,63 @@ def hat_basis(x: np.ndarray) -> np.ndarray:
     return basis
 
 
+def _line_and_bends() -> np.ndarray:
+    """N_COLUMNS x N_COLUMNS: knot values from the fitted parameters.
+
+    A level factor's parameters are its values at its knots. A binned factor's
+    (`BINNED`) are its values at the first and last knot (the straight line
+    between them) and how far each inner knot bends away from that line: the
+    seed's table is that straight line (its values are its knots), so a bend
+    has to be earned by evidence (`BEND_L2`). Free bins spent the few hundred
+    outcomes a client has on noise: in the learning benchmark they cost 0.006
+    AUC at 300 outcomes against a straight line.
+    """
+    matrix = np.eye(N_COLUMNS)
+    for k, (key, knots) in enumerate(zip(FACTOR_KEYS, _KNOTS, strict=True)):
+        if key not in BINNED:
+            continue
+        start, end = _STARTS[k], _STARTS[k + 1]
+        share = (knots - knots[0]) / (knots[-1] - knots[0])
+        matrix[start:end, start:end] = 0.0
+        matrix[start:end, start] = 1.0 - share
+        matrix[start:end, start + 1] = share
+        for j in range(1, len(knots) - 1):
+            matrix[start + j, start + 1 + j] = 1.0
+    return matrix
+
+
+_TO_KNOTS = _line_and_bends()
+_BENDS = np.zeros(N_COLUMNS, dtype=bool)  # the parameters that bend a binned factor
+for _k, _key in enumerate(FACTOR_KEYS):
+    if _key in BINNED:
+        _BENDS[_STARTS[_k] + 2 : _STARTS[_k + 1]] = True
+
+
 def fit_coefficients(
     x: np.ndarray, y: np.ndarray, s: np.ndarray, prior: Weights, l2: float
 ) -> np.ndarray:
-    """Intercept then the N_COLUMNS table coefficients of the penalised fit.
+    """Intercept then the N_COLUMNS table coefficients (values at the knots, on
+    the logit scale) of the penalised fit.
 
-    Each coefficient is pulled toward c * prior_k * knot_j with precision `l2`,
-    c being how steeply the prior's score separates these outcomes.
+    Each value at a knot is pulled (precision `l2`) toward c * prior_k * knot,
+    c being how steeply the prior's score separates these outcomes; a binned
+    factor is fitted as a line and bends (`_line_and_bends`), the line pulled
+    the same way and the bends toward none with precision `BEND_L2`.
     """
     x = np.asarray(x, dtype=float)
     scale = prior_scale(x, y, s, prior)
-    centre = np.concatenate(
-        [
-            [0.0],
-            *(
-                scale * weight * knots
-                for weight, knots in zip(prior, _KNOTS, strict=True)
-            ),
-        ]
+    seed_line = np.concatenate(
+        [scale * weight * knots for weight, knots in zip(prior, _KNOTS, strict=True)]
     )
-    penalty = np.r_[INTERCEPT_PENALTY, np.full(N_COLUMNS, float(l2))]
-    design = np.column_stack([np.ones(len(x)), hat_basis(x)])
-    return newton(
+    # The seed's knot values lie on its line: the line parameters reproduce them
+    # and every bend is 0.
+    centre = np.r_[0.0, np.linalg.lstsq(_TO_KNOTS, seed_line, rcond=None)[0]]
+    penalty = np.r_[INTERCEPT_PENALTY, np.where(_BENDS, BEND_L2, float(l2))]
+    design = np.column_stack([np.ones(len(x)), hat_basis(x) @ _TO_KNOTS])
+    theta = newton(
         design, np.asarray(y, dtype=float), np.asarray(s, float), centre, penalty
     )
+    return np.r_[theta[0], _TO_KNOTS @ theta[1:]]
 
 
 def tables_from_coefficients(
