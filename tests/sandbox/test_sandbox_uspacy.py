@@ -18,7 +18,7 @@ def api(uspacy):
     pair = uspacy.mint_tokens(DOMAIN)
     with requests.Session() as session:
         session.headers["Authorization"] = f"Bearer {pair['jwt']}"
-        session.base = uspacy.base_url
+        session.base = uspacy.portal_base_url(DOMAIN)
         session.pair = pair
         yield session
 
@@ -45,7 +45,7 @@ def test_install_jwt_verifies_with_the_shared_secret_only(uspacy, receiver):
     body = json.loads(call.body)
     assert set(body) == {"token", "refresh_token", "expiry_date"}
     me = requests.get(
-        f"{uspacy.base_url}/company/v1/users/me",
+        f"{uspacy.portal_base_url(DOMAIN)}/company/v1/users/me",
         timeout=5,
         headers={"Authorization": f"Bearer {body['token']}"},
     )
@@ -54,7 +54,7 @@ def test_install_jwt_verifies_with_the_shared_secret_only(uspacy, receiver):
     removed = [r for r in receiver.requests if r.path == "/uspacy/v1/portals/uninstall"]
     assert removed[0].method == "DELETE"
     after = requests.get(
-        f"{uspacy.base_url}/company/v1/users/me",
+        f"{uspacy.portal_base_url(DOMAIN)}/company/v1/users/me",
         timeout=5,
         headers={"Authorization": f"Bearer {body['token']}"},
     )
@@ -112,6 +112,8 @@ def test_entities_paging_patch_and_trailing_slashes(uspacy, api):
     ).json()
     assert len(second["data"]) == 2 and second["links"]["next"] is None
     lead_id = second["data"][0]["id"]
+    score = {"name": "Lead score", "code": "lead_score", "type": "integer"}
+    api.post(_url(api, "/crm/v1/entities/leads/fields"), json=score, timeout=5)
     patched = api.patch(
         _url(api, f"/crm/v1/entities/leads/{lead_id}/"),
         json={"lead_score": 87},

@@ -6,12 +6,13 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 
-from app.sandbox.uspacy import crm
+from app.sandbox.uspacy import crm, faults, throttle
 from app.sandbox.uspacy.context import portal, sandbox
+from app.sandbox.uspacy.hosts import PortalHosts, requested_domain
 from app.sandbox.uspacy.store import APP_USER_ID
 
 bp = Blueprint("uspacy_api", __name__)
-OPEN_PATHS = ("/auth/v1/auth/refresh_token", "/_control")
+REFRESH_PATH = "/auth/v1/auth/refresh_token"
 
 
 def unauthorized() -> tuple[Response, int]:
@@ -31,6 +32,8 @@ def create_app(owner: Any) -> Flask:
     app.url_map.strict_slashes = False
     app.json.sort_keys = False
     app.before_request(guard)
+    app.after_request(rate_headers)
+    app.wsgi_app = PortalHosts(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(bp)
     app.register_blueprint(crm.bp)
 
@@ -42,27 +45,56 @@ def create_app(owner: Any) -> Flask:
 
 
 def guard() -> Response | tuple[Response, int] | None:
-    """Authenticate by Bearer access token and apply the portal's knobs."""
-    path = request.path
-    if path.startswith(OPEN_PATHS) or "/confirm" in path:
+    """Resolve the portal (its base URL must match the Bearer token's portal),
+    count the call, then apply faults, the `rate_limit` knob and the throttle."""
+    sb, path = sandbox(), request.path
+    requested = requested_domain()
+    if path.startswith("/_control"):
         return None
-    sb = sandbox()
+    if requested is None and not sb.bare_routes:
+        return jsonify({"message": "Not Found"}), 404
+    if path.startswith(REFRESH_PATH) or "/confirm" in path:
+        return None
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
     domain = sb.tokens.portal_of(token) if token else None
-    if domain is None:
+    # A token is only good on its own portal's host, as on real Uspacy.
+    if domain is None or requested not in (None, domain):
         return unauthorized()
     g.portal = sb.store.portals[domain]
     rule = request.url_rule.rule if request.url_rule else path
     g.portal.calls[f"{request.method} {rule.rstrip('/')}"] += 1
+    return _limits(sb, g.portal)
+
+
+def _limits(sb: Any, current: Any) -> Response | None:
+    fault = faults.inject(current, sb.store.lock, sb.stopping)
+    if fault is not None:
+        return fault
     with sb.store.lock:
-        if g.portal.knobs.get("rate_limit", 0) > 0:
-            g.portal.knobs["rate_limit"] -= 1
-            response = jsonify({"message": "Too Many Attempts."})
-            response.status_code = 429
-            response.headers["Retry-After"] = "1"
-            return response
+        if current.knobs.get("rate_limit", 0) > 0:
+            current.knobs["rate_limit"] -= 1
+            return faults.too_many_attempts(1)
+    verdict = sb.throttle.hit(
+        current.domain,
+        current.knobs.get("calls_per_window", throttle.DEFAULT_CALLS),
+        current.knobs.get("window_seconds", throttle.DEFAULT_WINDOW),
+    )
+    g.rate = verdict
+    if not verdict.allowed:
+        response = faults.too_many_attempts(verdict.retry_after, verdict.limit)
+        response.headers["X-RateLimit-Reset"] = str(verdict.reset_at)
+        return response
     return None
+
+
+def rate_headers(response: Response) -> Response:
+    """Laravel's `X-RateLimit-*` headers on calls the throttle let through."""
+    verdict = g.get("rate")
+    if verdict is not None and verdict.allowed:
+        response.headers["X-RateLimit-Limit"] = str(verdict.limit)
+        response.headers["X-RateLimit-Remaining"] = str(verdict.remaining)
+    return response
 
 
 @bp.post("/auth/v1/auth/refresh_token/")
@@ -72,14 +104,19 @@ def refresh() -> Response | tuple[Response, int]:
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
     domain = sb.tokens.refresh[token].domain if token in sb.tokens.refresh else None
-    if domain and sb.store.portals[domain].knobs.get("tariff_exceeded"):
+    if domain is None or requested_domain() not in (None, domain):
+        return unauthorized()
+    fault = faults.inject(sb.store.portals[domain], sb.store.lock, sb.stopping)
+    if fault is not None:
+        return fault
+    if sb.store.portals[domain].knobs.get("tariff_exceeded"):
         return jsonify(
             {
                 "errors": {"text": ["The number of users in the tariff is exceeded!"]},
                 "status": True,
             }
         ), 403
-    pair = sb.tokens.rotate(token) if token else None
+    pair = sb.tokens.rotate(token)
     return jsonify(pair) if pair else unauthorized()
 
 
@@ -155,7 +192,7 @@ def webhooks() -> Response | tuple[Response, int]:
         }
         current.webhooks[webhook_id] = webhook
         sb.all_webhooks[webhook_id] = current.domain
-    sb.webhooks.start_confirmation(webhook)
+    sb.webhooks.start_confirmation(current, webhook)
     return jsonify(_public(webhook)), 201
 
 
@@ -193,6 +230,8 @@ def confirm(webhook_id: int) -> Response | tuple[Response, int]:
     """The validation link: fetching it with the right token confirms."""
     sb = sandbox()
     domain = sb.all_webhooks.get(webhook_id)
+    if requested_domain() not in (None, domain):
+        domain = None
     webhook = sb.store.portals[domain].webhooks.get(webhook_id) if domain else None
     if webhook is None or request.args.get("token") != webhook.get("_confirm_token"):
         return jsonify({"message": "Not Found"}), 404

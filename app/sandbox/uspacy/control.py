@@ -22,7 +22,8 @@ def _unknown(error: KeyError) -> tuple[Response, int]:
 
 @bp.get("/app")
 def app_info() -> Response:
-    """The app credentials the emulation signs with."""
+    """The app credentials the emulation signs with, and the base URL template
+    the app must use (one base URL per portal)."""
     sb = sandbox()
     return jsonify(
         {
@@ -30,6 +31,7 @@ def app_info() -> Response:
             "client_secret": sb.client_secret,
             "app_code": sb.app_code,
             "callback_url": sb.callback_url,
+            "base_url_template": sb.base_url_template,
         }
     )
 
@@ -50,11 +52,23 @@ def tokens(domain: str) -> Response:
 
 @bp.post(f"{PORTAL}/<any(install, uninstall):action>")
 def lifecycle(domain: str, action: str) -> tuple[Response, int]:
-    """Call the app's install/uninstall endpoint: `{callback_url?}`."""
-    sb, url = sandbox(), _body().get("callback_url")
-    answer = (
-        sb.install(domain, url) if action == "install" else sb.uninstall(domain, url)
-    )
+    """Call the app's install or uninstall endpoint: `{callback_url?}`, and for
+    uninstall `{path?: uninstall|uinstall, method?: DELETE|POST}`."""
+    sb, body = sandbox(), _body()
+    url = body.get("callback_url")
+    try:
+        answer = (
+            sb.install(domain, url)
+            if action == "install"
+            else sb.uninstall(
+                domain,
+                url,
+                path=body.get("path", "uninstall"),
+                method=body.get("method", "DELETE"),
+            )
+        )
+    except ValueError as problem:
+        return jsonify({"error": str(problem)}), 400
     return jsonify({"app_status": answer.status_code, "app_body": answer.text}), 200
 
 
@@ -72,13 +86,15 @@ def seed(domain: str) -> Response:
     )
 
 
-@bp.route(f"{PORTAL}/knobs", methods=["GET", "PUT"])
-def knobs(domain: str) -> tuple[Response, int] | Response:
-    """Read or set `rate_limit`, `tariff_exceeded`, `non_admin`."""
+@bp.route(f"{PORTAL}/<any(knobs, faults, delivery):group>", methods=["GET", "PUT"])
+def settings(domain: str, group: str) -> tuple[Response, int] | Response:
+    """Read or set a portal's `knobs` (rate_limit, tariff_exceeded, non_admin,
+    calls_per_window, window_seconds), `faults` (error_rate, throttle_rate,
+    retry_after, hang_rate, hang_seconds, latency, seed) or `delivery`
+    (envelope, duplicate_rate, reorder_rate, seed)."""
+    changes = _body() if request.method == "PUT" else {}
     try:
-        return jsonify(
-            sandbox().knobs(domain, **(_body() if request.method == "PUT" else {}))
-        )
+        return jsonify(getattr(sandbox(), group)(domain, **changes))
     except ValueError as problem:
         return jsonify({"error": str(problem)}), 400
 

@@ -3,14 +3,19 @@ records with Laravel paging, custom fields (422 on a duplicate code), funnels,
 kanban stages, reasons, and move-to-stage."""
 
 import math
+import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from app.sandbox.uspacy import values
+from app.sandbox.uspacy.catalog import FIELD_TYPES
 from app.sandbox.uspacy.context import portal, sandbox
 from app.sandbox.uspacy.store import APP_USER_ID, ENTITY_TYPES
 
 bp = Blueprint("uspacy_crm", __name__, url_prefix="/crm/v1")
+# ASSUMED: codes are snake_case as every known real code is (`uf_crm_…`).
+CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 KINDS = "<any(leads, contacts, deals, companies):kind>"
 TITLES = {
     "leads": "Leads",
@@ -22,6 +27,27 @@ TITLES = {
 
 def _missing() -> tuple[Response, int]:
     return jsonify({"message": "Not Found"}), 404
+
+
+def _unprocessable(errors: dict[str, list[str]]) -> tuple[Response, int]:
+    return jsonify({"errors": errors, "status": False}), 422
+
+
+def _checked(
+    current: Any, kind: str, creating: bool
+) -> tuple[dict[str, Any], tuple[Response, int] | None]:
+    """The write's values in stored form, or the 422 that refuses them."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return {}, _unprocessable({"body": ["The body must be a JSON object."]})
+    with sandbox().store.lock:
+        fields = current.fields[kind]
+        errors = values.problems(fields, body)
+        if creating and not errors:
+            errors = values.missing_required(fields, body)
+        if errors:
+            return {}, _unprocessable(errors)
+        return values.stored(fields, body), None
 
 
 @bp.get("/entity/")
@@ -54,10 +80,10 @@ def records(kind: str) -> Response | tuple[Response, int]:
     """List one page (`page`, `list`, `sort_by[field]`) or create a record."""
     sb, current = sandbox(), portal()
     if request.method == "POST":
-        record = sb.store.create(
-            current, kind, request.get_json(silent=True) or {}, APP_USER_ID
-        )
-        return jsonify(record), 201
+        body, refused = _checked(current, kind, creating=True)
+        if refused is not None:
+            return refused
+        return jsonify(sb.store.create(current, kind, body, APP_USER_ID)), 201
     page = max(1, int(request.args.get("page", 1)))
     size = max(1, int(request.args.get("list", 20)))
     with sb.store.lock:
@@ -109,9 +135,12 @@ def record(kind: str, record_id: int) -> Response | tuple[Response, int]:
             else _missing()
         )
     if request.method == "PATCH":
-        updated = sb.store.update(
-            current, kind, record_id, request.get_json(silent=True) or {}, APP_USER_ID
-        )
+        if sb.store.get(current, kind, record_id) is None:
+            return _missing()
+        body, refused = _checked(current, kind, creating=False)
+        if refused is not None:
+            return refused
+        updated = sb.store.update(current, kind, record_id, body, APP_USER_ID)
         return jsonify(updated) if updated else _missing()
     with sb.store.lock:
         found = sb.store.get(current, kind, record_id)
@@ -141,6 +170,10 @@ def fields(kind: str) -> Response | tuple[Response, int]:
             for k in ("name", "code", "type")
             if not body.get(k)
         }
+        if not problems and not CODE.fullmatch(str(body["code"])):
+            problems = {"code": ["The code may hold a-z, 0-9 and _ only."]}
+        if not problems and body["type"] not in FIELD_TYPES:
+            problems = {"type": ["The selected type is invalid."]}
         if not problems and body["code"] in current.fields[kind]:
             problems = {"code": ["The code has already been taken."]}
         if problems:

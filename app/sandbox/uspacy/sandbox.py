@@ -2,21 +2,27 @@
 and uninstall calls, token knobs, a user's edits, and inspection. Control over HTTP
 lives under `/_control/` (see `control.py`)."""
 
+import threading
 from typing import Any
-
-import requests
 
 from app.sandbox.clock import Clock, SystemClock
 from app.sandbox.server import ServerThread
 from app.sandbox.uspacy import api, control
-from app.sandbox.uspacy.store import Portal, UspacyStore
-from app.sandbox.uspacy.tokens import UspacyTokens, install_jwt
+from app.sandbox.uspacy.faults import (
+    DELIVERY_CHECKS,
+    FAULT_CHECKS,
+    KNOB_CHECKS,
+    checked,
+)
+from app.sandbox.uspacy.hosts import portal_base_url
+from app.sandbox.uspacy.marketplace import Marketplace
+from app.sandbox.uspacy.store import UspacyStore, reseed
+from app.sandbox.uspacy.throttle import PortalThrottle
+from app.sandbox.uspacy.tokens import UspacyTokens
 from app.sandbox.uspacy.webhooks import DEFAULT_RETRY_DELAYS, UspacyWebhooks
 
-KNOBS = ("rate_limit", "tariff_exceeded", "non_admin")
 
-
-class UspacySandbox:
+class UspacySandbox(Marketplace):
     """An emulated Uspacy (many portals, one process) and one marketplace app."""
 
     def __init__(
@@ -28,7 +34,12 @@ class UspacySandbox:
         clock: Clock | None = None,
         retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
         webhook_timeout: float = 10.0,
+        seed: int = 0,
+        bare_routes: bool = True,
     ) -> None:
+        """`seed` fixes every portal's fault and delivery draws. `bare_routes`
+        also serves the API without the `/_portal/{domain}` prefix, for the
+        token's own portal; pass False so only per-portal base URLs work."""
         self.client_id, self.client_secret, self.app_code = (
             client_id,
             client_secret,
@@ -36,7 +47,10 @@ class UspacySandbox:
         )
         self.callback_url = callback_url
         self.clock = clock or SystemClock()
-        self.store = UspacyStore(self.clock)
+        self.bare_routes = bare_routes
+        self.stopping = threading.Event()
+        self.store = UspacyStore(self.clock, seed)
+        self.throttle = PortalThrottle(self.clock)
         self.tokens = UspacyTokens(self.clock)
         self.webhooks = UspacyWebhooks(self.clock, retry_delays, webhook_timeout)
         self.store.listeners.append(self.webhooks.on_change)
@@ -59,7 +73,8 @@ class UspacySandbox:
         return self._server.base_url
 
     def stop(self) -> None:
-        """Stop serving and abandon webhook retries."""
+        """Stop serving (hanging calls end now) and abandon webhook retries."""
+        self.stopping.set()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -72,82 +87,48 @@ class UspacySandbox:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- portals and the app's lifecycle --
+    def portal_base_url(self, domain: str) -> str:
+        """The base URL of one portal, as `https://{domain}` is in production."""
+        return portal_base_url(self.base_url, domain)
 
-    def create_portal(self, domain: str) -> Portal:
-        """Create (or return) a portal, e.g. `acme.uspacy.ua`."""
-        return self.store.create_portal(domain)
-
-    def mint_tokens(self, domain: str) -> dict[str, Any]:
-        """A fresh `{jwt, refreshToken, expireInSeconds}` without an install call."""
-        self.create_portal(domain)
-        return self.tokens.issue(domain)
-
-    def install_jwt(self, domain: str, secret: str | None = None) -> str:
-        """The Bearer JWT Uspacy sends with install/uninstall calls."""
-        return install_jwt(
-            secret or self.client_secret, domain, self.clock.now(), self.app_code
-        )
-
-    def install(
-        self, domain: str, callback_url: str | None = None, secret: str | None = None
-    ) -> requests.Response:
-        """POST `{callback}/portals/install` as Uspacy does after an install."""
-        self.create_portal(domain)
-        pair = self.tokens.issue(domain)
-        body = {
-            "token": pair["jwt"],
-            "refresh_token": pair["refreshToken"],
-            "expiry_date": int(self.clock.now()) + pair["expireInSeconds"],
-        }
-        return self._call_app(
-            "POST", "/portals/install", domain, callback_url, secret, body
-        )
-
-    def uninstall(
-        self, domain: str, callback_url: str | None = None
-    ) -> requests.Response:
-        """DELETE `{callback}/portals/uninstall`; the portal's tokens stop working."""
-        answer = self._call_app(
-            "DELETE", "/portals/uninstall", domain, callback_url, None, None
-        )
-        self.tokens.revoke(domain)
-        return answer
-
-    def _call_app(
-        self,
-        method: str,
-        path: str,
-        domain: str,
-        callback_url: str | None,
-        secret: str | None,
-        body: dict | None,
-    ) -> requests.Response:
-        base = (callback_url or self.callback_url or "").rstrip("/")
-        if not base:
-            raise ValueError("no callback_url for the app")
-        headers = {"Authorization": f"Bearer {self.install_jwt(domain, secret)}"}
-        with requests.Session() as session:
-            return session.request(
-                method, base + path, json=body, headers=headers, timeout=10
-            )
-
-    def integration_token(self, domain: str) -> str:
-        """The `integration_token` of `/apps/v1/apps` (an HS256 app-secret JWT)."""
-        return self.install_jwt(domain)
+    @property
+    def base_url_template(self) -> str:
+        """The app's `USPACY_BASE_URL_TEMPLATE` for this emulation."""
+        return portal_base_url(self.base_url, "{domain}")
 
     # -- knobs, a user's edits, inspection --
 
     def knobs(self, domain: str, **values: Any) -> dict[str, Any]:
         """`rate_limit` (next N calls get 429 + Retry-After: 1), `tariff_exceeded`
-        (refresh gets 403), `non_admin` (creating webhooks gets 403)."""
-        unknown = set(values) - set(KNOBS)
-        if unknown:
-            raise ValueError(f"unknown knobs: {sorted(unknown)}")
+        (refresh gets 403), `non_admin` (creating webhooks gets 403),
+        `calls_per_window`/`window_seconds` (the throttle, see `throttle.py`).
+        Returns the knobs set so far."""
+        clean = checked(values, KNOB_CHECKS)
         portal = self.store.portals[domain]
         with self.store.lock:
-            portal.knobs.update(values)
+            portal.knobs.update(clean)
             return dict(portal.knobs)
+
+    def faults(self, domain: str, **values: Any) -> dict[str, Any]:
+        """Read or set `error_rate`, `throttle_rate`, `retry_after`, `hang_rate`,
+        `hang_seconds`, `latency`, `seed` (see `faults.py`)."""
+        return self._settings(domain, "faults", FAULT_CHECKS, values)
+
+    def delivery(self, domain: str, **values: Any) -> dict[str, Any]:
+        """Read or set webhook `envelope` (plain | sns), `duplicate_rate`,
+        `reorder_rate`, `seed` (see `faults.py`)."""
+        return self._settings(domain, "delivery", DELIVERY_CHECKS, values)
+
+    def _settings(
+        self, domain: str, name: str, checks: dict[str, Any], values: dict[str, Any]
+    ) -> dict[str, Any]:
+        clean = checked(values, checks)
+        portal = self.store.portals[domain]
+        with self.store.lock:
+            getattr(portal, name).update(clean)
+            if clean.get("seed") is not None:
+                reseed(portal, "api" if name == "faults" else name, clean["seed"])
+            return dict(getattr(portal, name))
 
     def act_create(
         self, domain: str, kind: str, user_id: int = 1, **values: Any

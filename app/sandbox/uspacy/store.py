@@ -7,6 +7,7 @@ user_id)` with action ∈ create | update | delete | updateStage.
 """
 
 import copy
+import random
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.sandbox.clock import Clock
+from app.sandbox.uspacy import catalog
+from app.sandbox.uspacy.faults import default_delivery, default_faults
 
 ENTITY_TYPES = ("leads", "contacts", "deals", "companies")
 APP_USER_ID = 900
@@ -30,6 +33,11 @@ class Portal:
     funnels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)
     knobs: dict[str, Any] = field(default_factory=dict)
+    faults: dict[str, Any] = field(default_factory=default_faults)
+    delivery: dict[str, Any] = field(default_factory=default_delivery)
+    # Separate streams, so webhook knobs never shift which API call fails.
+    api_random: random.Random = field(default_factory=random.Random)
+    delivery_random: random.Random = field(default_factory=random.Random)
     calls: Counter = field(default_factory=Counter)
     next_id: int = 101
 
@@ -43,83 +51,12 @@ class Portal:
         return None
 
 
-def _stage(
-    sid: int,
-    title: str,
-    code: str,
-    sort: int,
-    funnel: int,
-    reasons: list[tuple[int, str]],
-) -> dict[str, Any]:
-    return {
-        "id": sid,
-        "title": title,
-        "stage_code": code,
-        "color": "#90caf9",
-        "sort": sort,
-        "system_stage": code in ("NEW", "SUCCESS", "FAIL"),
-        "reasons": [
-            {"id": rid, "title": t, "sort": 1, "funnel_id": funnel}
-            for rid, t in reasons
-        ],
-        "funnel_id": funnel,
-    }
-
-
-def _funnel(fid: int, title: str, code: str, base: int) -> dict[str, Any]:
-    return {
-        "id": fid,
-        "title": title,
-        "funnel_code": code,
-        "default": True,
-        "active": True,
-        "tariff_limited": False,
-        "stages": [
-            _stage(base + 1, "New", "NEW", 1, fid, []),
-            _stage(base + 2, "In progress", "IN_WORK", 2, fid, []),
-            _stage(base + 3, "Negotiation", "negotiation", 3, fid, []),
-            _stage(base + 4, "Won", "SUCCESS", 90, fid, [(base * 10 + 1, "Signed")]),
-            _stage(
-                base + 5, "Lost", "FAIL", 99, fid, [(base * 10 + 2, "Too expensive")]
-            ),
-        ],
-    }
-
-
-def _system_field(name: str, code: str, kind: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "code": code,
-        "type": kind,
-        "required": False,
-        "editable": True,
-        "show": True,
-        "hidden": False,
-        "multiple": kind in ("email", "phone"),
-        "system_field": True,
-        "base_field": True,
-        "field_section_id": None,
-        "sort": 1,
-        "default_value": None,
-        "values": [],
-    }
-
-
-BASE_FIELDS = [
-    ("Title", "title", "string"),
-    ("First name", "first_name", "string"),
-    ("Last name", "last_name", "string"),
-    ("Email", "email", "email"),
-    ("Phone", "phone", "phone"),
-    ("Owner", "owner", "user_id"),
-]
-
-
 class UspacyStore:
     """All portals of one emulated Uspacy, guarded by one re-entrant lock."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, seed: int = 0) -> None:
         self.clock = clock
+        self.seed = seed
         self.lock = threading.RLock()
         self.portals: dict[str, Portal] = {}
         self.listeners: list[Listener] = []
@@ -130,14 +67,14 @@ class UspacyStore:
             if domain in self.portals:
                 return self.portals[domain]
             portal = Portal(domain=domain)
+            reseed(portal, "api", self.seed)
+            reseed(portal, "delivery", self.seed)
             for kind in ENTITY_TYPES:
                 portal.entities[kind] = {}
-                portal.fields[kind] = {
-                    code: _system_field(name, code, t) for name, code, t in BASE_FIELDS
-                }
+                portal.fields[kind] = catalog.system_fields(kind)
             portal.funnels = {
-                "leads": [_funnel(1, "Leads", "leads", 10)],
-                "deals": [_funnel(2, "Sales", "sales", 20)],
+                "leads": [catalog.funnel(1, "Leads", "leads", 10)],
+                "deals": [catalog.funnel(2, "Sales", "sales", 20)],
             }
             self.portals[domain] = portal
             return portal
@@ -283,6 +220,12 @@ class UspacyStore:
     ) -> None:
         for listener in self.listeners:
             listener(portal, action, kind, copy.deepcopy(entity), old, user_id)
+
+
+def reseed(portal: Portal, stream: str, seed: int) -> None:
+    """Restart one random stream of a portal (`api` faults or `delivery`) from
+    `seed`; the domain is mixed in so portals draw independently."""
+    setattr(portal, f"{stream}_random", random.Random(f"{seed}:{portal.domain}"))
 
 
 def _normalise(values: dict[str, Any]) -> dict[str, Any]:
