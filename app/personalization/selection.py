@@ -137,6 +137,11 @@ def personalise(base: WeightChoice, own_fit: FitResult | None) -> WeightChoice:
                 "judged_against": own_fit.judged_against,
                 "judged_outcomes": own_fit.judged_outcomes,
                 "fitted_through": own_fit.fitted_through,
+                **(
+                    {"value_tables": own_fit.tables.to_json()}
+                    if own_fit.tables is not None
+                    else {}
+                ),
             }
         ),
     )
