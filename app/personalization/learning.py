@@ -20,12 +20,13 @@ from types import MappingProxyType
 
 import numpy as np
 
+from app.personalization.candidates import Model, cross_fit
 from app.personalization.coefficients import cap_change, prior_scale, to_weights
 from app.personalization.gate import beats, judge
 from app.personalization.numerics import newton_nonneg, nonneg_posterior_mean
 from app.personalization.outcomes import N_FACTORS, Sample, graded
 from app.personalization.priors import Weights
-from app.personalization.value_tables import fit_tables, table_values
+from app.personalization.value_tables import fit_tables
 from app.scoring import ValueTables
 
 
@@ -153,19 +154,6 @@ def fit_toward_prior(
     return to_weights(theta[k:], floor)
 
 
-@dataclass(frozen=True, slots=True)
-class Model:
-    """Weights, and value tables when learned (None: the seed's values)."""
-
-    weights: Weights
-    tables: ValueTables | None = None
-
-    def scores(self, x: np.ndarray) -> np.ndarray:
-        """Σ weight × value of each row of seed values (x 100 is the score)."""
-        values = x if self.tables is None else table_values(x, self.tables)
-        return values @ np.asarray(self.weights)
-
-
 def _weights_model(x, y, s, prior, current, settings, l2, capped) -> Model | None:
     """Weights alone: a penalised fit, floored, capped against `current`."""
     learned = fit_toward_prior(x, y, s, prior, l2, settings.floor)
@@ -182,19 +170,6 @@ def _tables_model(x, y, s, prior, l2, floor) -> Model | None:
         return None
     weights, tables = fitted
     return Model(weights, tables if tables.tables else None)
-
-
-def _cross_fit(fit, x: np.ndarray, fold: np.ndarray, folds: int) -> np.ndarray | None:
-    """Every row scored by `fit(train_mask)` made without its fold; None if a fit
-    finds nothing to rank by."""
-    scores = np.empty(len(x))
-    for k in range(folds):
-        test = fold == k
-        model = fit(~test)
-        if model is None:
-            return None
-        scores[test] = model.scores(x[test])
-    return scores
 
 
 def fit_weights(
@@ -275,17 +250,22 @@ def fit_weights(
             x[train], y[train], s[train], prior, settings.table_l2, settings.floor
         )
 
-    candidate = _cross_fit(weights_on, x, fold, settings.folds)
+    candidate = cross_fit(weights_on, x, fold, settings.folds)
     if candidate is None:
         return result(current, False, "no factor has a positive effect")
     fit_final = weights_on
     if min(n_pos, n_neg) >= settings.min_table_class:
         # Tables must beat the best weights alone, not weights held back by the
         # change cap: they are served only for what weights cannot express.
-        best = _cross_fit(lambda t: weights_on(t, False), x, fold, settings.folds)
-        tabled = _cross_fit(tables_on, x, fold, settings.folds)
-        if tabled is not None and beats(
-            tabled, best, y, s, noise_margin=settings.table_margin
+        # Once served, they stay until weights alone beat them as clearly, so a
+        # client near the margin does not flip between the two every refit.
+        best = cross_fit(lambda t: weights_on(t, False), x, fold, settings.folds)
+        tabled = cross_fit(tables_on, x, fold, settings.folds)
+        margin = settings.table_margin
+        if tabled is not None and (
+            not beats(best, tabled, y, s, noise_margin=margin)
+            if current.tables is not None
+            else beats(tabled, best, y, s, noise_margin=margin)
         ):
             candidate, fit_final = tabled, tables_on
     arrivals = np.array([p.arrival for p in usable])
