@@ -106,7 +106,7 @@ def fit_coefficients(
     Each value at a knot is pulled (precision `l2`) toward c * prior_k * knot,
     c being how steeply the prior's score separates these outcomes; a binned
     factor is fitted as a line and bends (`_line_and_bends`), the line pulled
-    the same way and the bends toward none with precision `BEND_L2`.
+    the same way and the bends toward none with precision max(`l2`, `BEND_L2`).
     """
     x = np.asarray(x, dtype=float)
     scale = prior_scale(x, y, s, prior)
@@ -116,7 +116,9 @@ def fit_coefficients(
     # The seed's knot values lie on its line: the line parameters reproduce them
     # and every bend is 0.
     centre = np.r_[0.0, np.linalg.lstsq(_TO_KNOTS, seed_line, rcond=None)[0]]
-    penalty = np.r_[INTERCEPT_PENALTY, np.where(_BENDS, BEND_L2, float(l2))]
+    # A bend needs at least the evidence a level's own value does.
+    bend_l2 = max(float(l2), BEND_L2)
+    penalty = np.r_[INTERCEPT_PENALTY, np.where(_BENDS, bend_l2, float(l2))]
     design = np.column_stack([np.ones(len(x)), hat_basis(x) @ _TO_KNOTS])
     theta = newton(
         design, np.asarray(y, dtype=float), np.asarray(s, float), centre, penalty
