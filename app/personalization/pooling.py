@@ -43,10 +43,18 @@ the pooled weights must rank the held-out neighbour's outcomes no worse than the
 prior, on average over neighbours, beyond one standard error.
 
 Samples are (ten factor values, reward) only; no lead PII reaches this layer.
+
+Cost: a pooled fit is dozens of logistic fits on up to 20 peers' outcomes, the
+bulk of a refit run. Results are kept by their inputs (KEPT_RESULTS at most): a
+peer's fit alone serves every client it neighbours, and clients with the same
+neighbours and similarities get the same pooled fit.
 """
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+import hashlib
+import itertools
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -66,6 +74,7 @@ MIN_SPREAD = 0.05
 # Outcomes of one day of a peer that count toward others' weights: room for an
 # honest backfill of a few hundred outcomes when a CRM connects, not for 1,000s.
 POOL_PER_DAY = 200
+KEPT_RESULTS = 8192  # pooled fits (~1 KB each) and fits alone kept, of each
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +114,56 @@ def cap_per_day(
     return kept
 
 
-def _arrays(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Factor values, won, and each outcome's grade (a loss or conversion: 1)."""
-    x = np.array([p.values for p in samples], dtype=float).reshape(-1, N_FACTORS)
-    won, grade = graded([p.reward for p in samples], negative_weight=1.0)
-    return x, won, grade
+class PeerOutcomes(Sequence[Sample]):
+    """A peer's outcomes as arrays of factor values and rewards: a sixth of the
+    memory of Sample objects, pooled without converting them again, and known
+    to remembered results by a token (they never change). Samples read from it
+    carry no key: pooling uses values and rewards only."""
+
+    _made = itertools.count()
+
+    def __init__(self, samples: Iterable[Sample]) -> None:
+        kept = list(samples)
+        self.values = np.array([p.values for p in kept], dtype=float)
+        self.values = self.values.reshape(-1, N_FACTORS)
+        self.rewards = np.array([p.reward for p in kept], dtype=float)
+        self.values.flags.writeable = self.rewards.flags.writeable = False
+        self.token = ("outcomes", next(self._made))
+
+    def __len__(self) -> int:
+        return len(self.rewards)
+
+    def __getitem__(self, index: int) -> Sample:  # type: ignore[override]
+        return Sample(tuple(self.values[index].tolist()), float(self.rewards[index]))
+
+
+def _usable(outcomes: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, Hashable]:
+    """Factor values and rewards of the outcomes with a reward, and what stands
+    for them in remembered results (a digest of both, or PeerOutcomes' token)."""
+    if isinstance(outcomes, PeerOutcomes):
+        keep = outcomes.rewards != 0
+        return outcomes.values[keep], outcomes.rewards[keep], outcomes.token
+    usable = [p for p in outcomes if p.reward != 0]
+    x = np.array([p.values for p in usable], dtype=float).reshape(-1, N_FACTORS)
+    rewards = np.array([p.reward for p in usable], dtype=float)
+    digest = hashlib.blake2b(x.tobytes() + rewards.tobytes(), digest_size=16)
+    return x, rewards, digest.digest()
+
+
+def _remembered(kept: dict, key: Hashable, compute: Callable[[], object]) -> object:
+    """The result kept for `key`, else `compute()` kept. A full store is emptied:
+    a run's entries fit in it, and older runs' are never asked for again."""
+    value = kept.get(key, kept)
+    if value is kept:
+        value = compute()
+        if len(kept) >= KEPT_RESULTS:
+            kept.clear()
+        kept[key] = value
+    return value
+
+
+_POOLED_FITS: dict[Hashable, object] = {}
+_ALONE_FITS: dict[Hashable, object] = {}
 
 
 def screen(fits: np.ndarray) -> np.ndarray:
@@ -122,6 +176,7 @@ def screen(fits: np.ndarray) -> np.ndarray:
 
 def _shares(
     groups: Sequence[tuple[str, float, np.ndarray, np.ndarray, np.ndarray]],
+    digests: Sequence[Hashable],
     prior: Weights,
     l2: float,
     floor: float,
@@ -129,8 +184,10 @@ def _shares(
 ) -> np.ndarray:
     """Each peer's weight per outcome: similarity x screening x equal-count scale."""
     fits = []
-    for _, _, x, y, grade in groups:
-        alone = fit_toward_prior(x, y, grade, prior, l2, floor)
+    for (_, _, x, y, grade), digest in zip(groups, digests, strict=True):
+        key = (digest, tuple(prior), l2, floor)
+        fit = partial(fit_toward_prior, x, y, grade, prior, l2, floor)
+        alone = _remembered(_ALONE_FITS, key, fit)
         fits.append(alone if alone is not None else prior)
     trust = screen(np.array(fits, dtype=float))
     counts = np.array([len(g[3]) for g in groups], dtype=float)
@@ -155,12 +212,33 @@ def pooled_fit(
     outcomes there are left out. The penalty is `settings.l2[prior_method]`, the
     floor `settings.floor`. Deterministic: same input, same result.
     """
-    l2 = settings.l2[prior_method]
-    groups = []
+    groups, digests = [], []
     for n in neighbours:
-        usable = [p for p in samples.get(n.client_id, ()) if p.reward != 0]
-        if usable and n.similarity > 0:
-            groups.append((n.client_id, n.similarity, *_arrays(usable)))
+        x, rewards, digest = _usable(samples.get(n.client_id, ()))
+        if len(rewards) and n.similarity > 0:
+            won, grade = graded(rewards, negative_weight=1.0)
+            groups.append((n.client_id, n.similarity, x, won, grade))
+            digests.append(digest)
+
+    args = (groups, digests, prior, prior_method, settings, max_outcomes, min_clients)
+    if settings is not DEFAULT_SETTINGS:  # other settings are not in the key
+        return _pooled(*args)
+    shown = tuple((g[0], g[1], d) for g, d in zip(groups, digests, strict=True))
+    key = (shown, tuple(prior), prior_method, max_outcomes, min_clients)
+    return _remembered(_POOLED_FITS, key, lambda: _pooled(*args))  # type: ignore
+
+
+def _pooled(
+    groups: Sequence[tuple[str, float, np.ndarray, np.ndarray, np.ndarray]],
+    digests: Sequence[Hashable],
+    prior: Weights,
+    prior_method: str,
+    settings: FitSettings,
+    max_outcomes: int,
+    min_clients: int,
+) -> PooledFit:
+    """`pooled_fit` on the neighbours' usable outcomes (`groups`)."""
+    l2 = settings.l2[prior_method]
     n_samples = sum(len(g[3]) for g in groups)
     contributors: tuple[tuple[str, float], ...] = ()
 
@@ -179,7 +257,7 @@ def pooled_fit(
         or n_samples - n_pos < settings.min_each_class
     ):
         return result(None, False, "too few positive or negative outcomes")
-    shares = _shares(groups, prior, l2, settings.floor, max_outcomes)
+    shares = _shares(groups, digests, prior, l2, settings.floor, max_outcomes)
     totals = shares * np.array([len(g[3]) for g in groups])
     share_of = totals / max(float(totals.sum()), 1e-300)
     contributors = tuple(

@@ -5,10 +5,13 @@ Similarity is a weighted sum of profile agreements in [0, 1]. The vertical carri
 ever count as similar: size, country and ICP refine the order among them but can
 never make a recruiting agency a "similar client" of a SaaS vendor. A field unknown
 on either side contributes nothing — unknown is not evidence of similarity.
+
+That is also what makes `nearest` cheap over thousands of peers: a `PeerIndex`
+groups them by vertical, and only the client's own vertical is scanned.
 """
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from app.personalization.priors import Weights
@@ -21,6 +24,8 @@ ICP_SHARE = 0.15
 MIN_SIMILARITY = 0.5
 MIN_OUTCOMES = 30  # a peer's weights count once it could personalise itself
 DATA_HALF = 100.0  # outcomes at which a peer's data counts half of its similarity
+# The most a peer from another vertical (or with none) can score.
+OUTSIDE_VERTICAL_MAX = SIZE_SHARE + COUNTRY_SHARE + ICP_SHARE
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,33 @@ class Neighbour:
     similarity: float
     weights: Weights
     n_outcomes: int
+
+
+class PeerIndex(Sequence[Peer]):
+    """Peers in their given order, also grouped by vertical for `nearest`."""
+
+    def __init__(self, peers: Iterable[Peer]) -> None:
+        self._peers = list(peers)
+        self._by_vertical: dict[str, list[Peer]] = {}
+        for peer in self._peers:
+            if peer.profile.vertical is not None:
+                self._by_vertical.setdefault(peer.profile.vertical, []).append(peer)
+
+    def __len__(self) -> int:
+        return len(self._peers)
+
+    def __getitem__(self, index: int) -> Peer:  # type: ignore[override]
+        return self._peers[index]
+
+    def __iter__(self) -> Iterator[Peer]:
+        return iter(self._peers)
+
+    def candidates(self, vertical: str | None, min_similarity: float) -> list[Peer]:
+        """The peers that can reach `min_similarity` with a client of `vertical`:
+        its vertical's only, when no peer outside it can score that much."""
+        if min_similarity <= OUTSIDE_VERTICAL_MAX:
+            return self._peers
+        return self._by_vertical.get(vertical, []) if vertical is not None else []
 
 
 def _size_midpoint(size: SizeRange) -> float:
@@ -81,10 +113,13 @@ def nearest(
     """The k most similar peers with enough feedback, most similar first.
 
     Ties are broken by more outcomes, then by client id, so the answer does not
-    depend on the order the database returns peers in.
+    depend on the order the database returns peers in. Given a PeerIndex, only
+    the peers that can qualify are compared.
     """
     if k < 1:
         raise ValueError("k must be at least 1")
+    if isinstance(peers, PeerIndex):
+        peers = peers.candidates(profile.vertical, min_similarity)
     found = []
     for peer in peers:
         if peer.client_id == exclude or peer.n_outcomes < min_outcomes:
