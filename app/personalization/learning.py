@@ -14,9 +14,8 @@ Samples carry no lead PII (`outcomes.Sample`).
 """
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,46 +25,17 @@ from app.personalization.gate import beats, judge
 from app.personalization.numerics import newton_nonneg, nonneg_posterior_mean
 from app.personalization.outcomes import N_FACTORS, Sample, graded
 from app.personalization.priors import Weights
-from app.personalization.value_tables import fit_tables
+from app.personalization.settings import DEFAULT_SETTINGS, FitSettings
+from app.personalization.value_tables import fit_tables, table_values
 from app.scoring import ValueTables
 
-
-@dataclass(frozen=True, slots=True)
-class FitSettings:
-    """Knobs of a refit; the defaults are the product's."""
-
-    # Penalty toward the prior, in logistic-coefficient units, by the prior's method:
-    # 1/tau^2, where tau^2 is how far clients' coefficients stray from that prior.
-    # A prior pooled from similar clients deserves more trust than a documented
-    # industry table, which deserves more than the generic defaults. 16 (tau 0.25,
-    # about a fifth of a typical coefficient) because that prior is now one fit on
-    # all similar clients' outcomes (pooling.py): at 4.0, 300 own outcomes pulled
-    # the served weights below that prior in the learning benchmark.
-    l2: Mapping[str, float] = field(
-        default_factory=lambda: MappingProxyType(
-            {"similar_clients": 16.0, "industry_prior": 1.0, "default": 0.5}
-        )
-    )
-    floor: float = 0.01  # every factor keeps at least this weight (stays visible)
-    max_change: float | None = 0.05  # per factor and refit; None disables the cap
-    min_outcomes: int = 30
-    min_each_class: int = 5
-    # Value tables are a candidate from this many outcomes of each class: a table
-    # has up to six values per factor, each needing a few dozen outcomes behind it.
-    min_table_class: int = 30
-    # Tables must beat weights alone by this many standard errors: under no
-    # signal, one would be chosen by chance one refit in six, two in forty.
-    table_margin: float = 2.0
-    # Penalty of table coefficients toward the seed's values (logit units), the
-    # same for every prior: no prior has tables of its own, and how far a
-    # client's levels stray from the seed's order is not what the prior knows.
-    table_l2: float = 1.0
-    folds: int = 5  # cross-validation folds of the held-out check
-    noise_margin: float = 1.0  # in standard errors of the fold-wise AUC difference
-    tolerance: float = 0.0  # extra absolute AUC drop allowed (0: none)
-
-
-DEFAULT_SETTINGS = FitSettings()
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "FitResult",
+    "FitSettings",
+    "fit_toward_prior",
+    "fit_weights",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,22 +124,30 @@ def fit_toward_prior(
     return to_weights(theta[k:], floor)
 
 
-def _weights_model(x, y, s, prior, current, settings, l2, capped) -> Model | None:
-    """Weights alone: a penalised fit, floored, capped against `current`."""
-    learned = fit_toward_prior(x, y, s, prior, l2, settings.floor)
+def _weights_model(
+    x, y, s, prior, current, settings, l2, capped, tables=None
+) -> Model | None:
+    """Weights alone on the values through `tables` (the prior's; None: the
+    seed's): a penalised fit, floored, capped against `current`."""
+    values = x if tables is None else table_values(x, tables)
+    learned = fit_toward_prior(values, y, s, prior, l2, settings.floor)
     if learned is None:
         return None
     if capped and settings.max_change is not None:
         learned = cap_change(learned, current, settings.max_change, settings.floor)
-    return Model(learned)
+    return Model(learned, tables)
 
 
-def _tables_model(x, y, s, prior, l2, floor) -> Model | None:
-    fitted = fit_tables(x, y, s, prior, l2, floor)
+def _tables_model(x, y, s, prior, l2, floor, prior_tables=None) -> Model | None:
+    fitted = fit_tables(x, y, s, prior, l2, floor, prior_tables=prior_tables)
     if fitted is None:
         return None
     weights, tables = fitted
     return Model(weights, tables if tables.tables else None)
+
+
+def _present(tables: ValueTables | None) -> ValueTables | None:
+    return tables if tables is not None and tables.tables else None
 
 
 def fit_weights(
@@ -177,30 +155,34 @@ def fit_weights(
     prior: Weights,
     *,
     prior_method: str = "default",
+    prior_tables: ValueTables | None = None,
     previous: Weights | None = None,
     previous_tables: ValueTables | None = None,
     previous_seen_until: int | None = None,
     settings: FitSettings = DEFAULT_SETTINGS,
 ) -> FitResult:
     """Refit one client's weights (and value tables) from its outcomes, shrunk
-    toward `prior`.
+    toward the prior: `prior` weights on the seed's values, or on `prior_tables`
+    when the prior has tables (similar clients' pooled ones).
 
     `previous` (+ `previous_tables`) is what the client is served now (defaults to
-    the prior); the change cap is against it while neither side has tables.
+    the prior); the change cap is against it while it has no tables of its own.
     `previous_seen_until` is the last `Sample.arrival` it was fitted on (None:
-    it saw none of them, as a prior). With enough outcomes of each class, value
-    tables are a candidate too, chosen only when their cross-fitted AUC beats
-    the weights' alone beyond noise. The check (`gate.judge`) compares the
-    cross-fitted candidate with `previous` on the outcomes that arrived after
-    it, or with the prior when too few did; the published model is then fitted
-    on all outcomes. Deterministic: same input, same result.
+    it saw none of them, as a prior). Weights alone keep the prior's tables.
+    With enough outcomes of each class, the client's own value tables are a
+    candidate too, chosen only when their cross-fitted AUC beats the weights'
+    alone beyond noise. The check (`gate.judge`) compares the cross-fitted
+    candidate with `previous` on the outcomes that arrived after it, or with the
+    prior when too few did; the published model is then fitted on all outcomes.
+    Deterministic: same input, same result.
     """
     if prior_method not in settings.l2:
         raise ValueError(f"no penalty for prior method {prior_method!r}")
     l2 = settings.l2[prior_method]
+    prior_tables = _present(prior_tables)
     current = Model(
         tuple(previous if previous is not None else prior),
-        previous_tables if previous_tables and previous_tables.tables else None,
+        _present(previous_tables) if previous is not None else prior_tables,
     )
     usable = [s for s in samples if s.reward != 0]
     n_pos = sum(1 for s in usable if s.reward > 0)
@@ -238,16 +220,30 @@ def fit_weights(
         )
     x, y, s = _arrays(usable)
     fold = fold_of(usable, settings.folds)
-    capped = current.tables is None
+    own_tables = current.tables is not None and current.tables != prior_tables
 
-    def weights_on(train, capped: bool = capped) -> Model | None:
+    def weights_on(train, capped: bool = not own_tables) -> Model | None:
         return _weights_model(
-            x[train], y[train], s[train], prior, current.weights, settings, l2, capped
+            x[train],
+            y[train],
+            s[train],
+            prior,
+            current.weights,
+            settings,
+            l2,
+            capped,
+            prior_tables,
         )
 
     def tables_on(train) -> Model | None:
         return _tables_model(
-            x[train], y[train], s[train], prior, settings.table_l2, settings.floor
+            x[train],
+            y[train],
+            s[train],
+            prior,
+            settings.table_l2,
+            settings.floor,
+            prior_tables,
         )
 
     candidate = cross_fit(weights_on, x, fold, settings.folds)
@@ -264,7 +260,7 @@ def fit_weights(
         margin = settings.table_margin
         if tabled is not None and (
             not beats(best, tabled, y, s, noise_margin=margin)
-            if current.tables is not None
+            if own_tables
             else beats(tabled, best, y, s, noise_margin=margin)
         ):
             candidate, fit_final = tabled, tables_on
@@ -277,7 +273,7 @@ def fit_weights(
     verdict = judge(
         candidate,
         current.scores(x),
-        x @ np.asarray(prior),
+        Model(tuple(prior), prior_tables).scores(x),
         y,
         s,
         unseen,

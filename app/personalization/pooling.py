@@ -10,11 +10,8 @@ non-negative coefficient per factor, penalised toward the industry prior (or the
 defaults), served as the posterior mean of the normalised coefficients
 (`learning.fit_toward_prior`; ~1 point more of the AUC gap than the optimum).
 
-What changed, and why: a pooled fit weighs every outcome, so a client that
-invents outcomes buys influence with volume — two registered clients claiming a
-common profile with 1,000 invented outcomes each moved a newcomer's
-`has_company_match` weight from 0.03 to 0.49. Now no outcome count buys
-influence, and a peer that disagrees with the others is left out:
+No outcome count buys influence (one client's 1,000 invented outcomes once
+moved a newcomer's weights by 0.5), and a peer that disagrees is left out:
 
 - Equal at most: a peer's outcomes count together as at most the median peer's
   outcome count (`max_outcomes` caps that reference), times its similarity.
@@ -44,15 +41,15 @@ prior, on average over neighbours, beyond one standard error.
 
 Samples are (ten factor values, reward) only; no lead PII reaches this layer.
 
-Cost: a pooled fit is dozens of logistic fits on up to 20 peers' outcomes, the
-bulk of a refit run. Results are kept by their inputs (KEPT_RESULTS at most): a
-peer's fit alone serves every client it neighbours, and clients with the same
-neighbours and similarities get the same pooled fit.
+Value tables: when the neighbours' outcomes show levels out of order, tables
+fitted on them may come with the weights (`pooled_tables.py`).
+
+Cost: dozens of logistic fits on up to 20 peers' outcomes, the bulk of a refit
+run; results are kept by their inputs (KEPT_RESULTS at most).
 """
 
 import hashlib
-import itertools
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -61,8 +58,13 @@ import numpy as np
 from app.personalization.learning import DEFAULT_SETTINGS, FitSettings, fit_toward_prior
 from app.personalization.numerics import roc_auc
 from app.personalization.outcomes import N_FACTORS, Sample, graded
+from app.personalization.peer_outcomes import POOL_PER_DAY, PeerOutcomes, cap_per_day
+from app.personalization.pooled_tables import pooled_tables
 from app.personalization.priors import Weights
 from app.personalization.similarity import Neighbour
+from app.scoring import ValueTables
+
+__all__ = ["POOL_PER_DAY", "PeerOutcomes", "PooledFit", "cap_per_day", "pooled_fit"]
 
 MAX_OUTCOMES = 1000  # the reference a peer's outcomes are scaled to never exceeds this
 MIN_CLIENTS = 5  # screened neighbours with outcomes needed for a pooled estimate
@@ -71,9 +73,6 @@ SCREEN_ZERO = 4.0  # no weight from this many median distances on
 # The median distance counts as at least this (L1 of weights), so peers that agree
 # closely do not drop one for a difference no score would show.
 MIN_SPREAD = 0.05
-# Outcomes of one day of a peer that count toward others' weights: room for an
-# honest backfill of a few hundred outcomes when a CRM connects, not for 1,000s.
-POOL_PER_DAY = 200
 KEPT_RESULTS = 8192  # pooled fits (~1 KB each) and fits alone kept, of each
 
 
@@ -95,46 +94,9 @@ class PooledFit:
     accepted: bool
     reason: str
     contributors: tuple[tuple[str, float], ...] = ()
-
-
-def cap_per_day(
-    dated: Iterable[tuple[Hashable, Sample]], per_day: int = POOL_PER_DAY
-) -> list[Sample]:
-    """The samples, in order, keeping at most `per_day` of each day.
-
-    A burst of outcomes on one day counts toward other clients' weights as at
-    most `per_day` of them; the client's own learning uses all of them.
-    """
-    seen: dict[Hashable, int] = {}
-    kept = []
-    for day, sample in dated:
-        if seen.get(day, 0) < per_day:
-            seen[day] = seen.get(day, 0) + 1
-            kept.append(sample)
-    return kept
-
-
-class PeerOutcomes(Sequence[Sample]):
-    """A peer's outcomes as arrays of factor values and rewards: a sixth of the
-    memory of Sample objects, pooled without converting them again, and known
-    to remembered results by a token (they never change). Samples read from it
-    carry no key: pooling uses values and rewards only."""
-
-    _made = itertools.count()
-
-    def __init__(self, samples: Iterable[Sample]) -> None:
-        kept = list(samples)
-        self.values = np.array([p.values for p in kept], dtype=float)
-        self.values = self.values.reshape(-1, N_FACTORS)
-        self.rewards = np.array([p.reward for p in kept], dtype=float)
-        self.values.flags.writeable = self.rewards.flags.writeable = False
-        self.token = ("outcomes", next(self._made))
-
-    def __len__(self) -> int:
-        return len(self.rewards)
-
-    def __getitem__(self, index: int) -> Sample:  # type: ignore[override]
-        return Sample(tuple(self.values[index].tolist()), float(self.rewards[index]))
+    # Value tables learned from the neighbours (pooled_tables.py), served with
+    # `weights`; None: the seed's values.
+    tables: ValueTables | None = None
 
 
 def _usable(outcomes: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, Hashable]:
@@ -242,9 +204,17 @@ def _pooled(
     n_samples = sum(len(g[3]) for g in groups)
     contributors: tuple[tuple[str, float], ...] = ()
 
-    def result(weights, accepted, reason, new=None, old=None) -> PooledFit:
+    def result(weights, accepted, reason, new=None, old=None, tables=None):
         return PooledFit(
-            weights, len(groups), n_samples, new, old, accepted, reason, contributors
+            weights,
+            len(groups),
+            n_samples,
+            new,
+            old,
+            accepted,
+            reason,
+            contributors,
+            tables,
         )
 
     if len(groups) < min_clients:
@@ -270,7 +240,7 @@ def _pooled(
     y = np.concatenate([groups[i][3] for i in kept])
     s = np.concatenate([shares[i] * groups[i][4] for i in kept])
     group = np.concatenate([np.full(len(groups[i][3]), i) for i in kept])
-    new_aucs, old_aucs = [], []
+    new_aucs, old_aucs, held_out = [], [], {}
     for k in kept:
         test = group == k
         if y[test].all() or not y[test].any():
@@ -281,6 +251,7 @@ def _pooled(
         if weights is None:
             return result(None, False, "no factor has a positive effect")
         new_aucs.append(roc_auc(x[test] @ np.asarray(weights), y[test], s[test]))
+        held_out[k] = new_aucs[-1]
         old_aucs.append(roc_auc(x[test] @ np.asarray(prior), y[test], s[test]))
     if len(new_aucs) < 3:
         return result(None, False, "too few neighbours with both outcome classes")
@@ -292,4 +263,8 @@ def _pooled(
     weights = fit_toward_prior(x, y, s, prior, l2, settings.floor, group)
     if weights is None:
         return result(None, False, "no factor has a positive effect")
+    tabled = pooled_tables(x, y, s, group, held_out, prior, settings)
+    if tabled is not None:
+        weights, tables = tabled
+        return result(weights, True, "tables beat weights", auc_new, auc_old, tables)
     return result(weights, True, "held-out AUC did not fall", auc_new, auc_old)

@@ -15,8 +15,13 @@ Order (first that applies):
    is their pooled fit (`pooling.py`), served only when it ranks held-out similar
    clients' outcomes no worse than the industry prior (else the fallback prior is
    served under its own name), with each contributing peer's share in
-   `details["pooled_peers"]`; without them, the combination of their learned
-   weights (`similarity.combine`).
+   `details["pooled_peers"]`, and with value tables when the neighbours'
+   outcomes earn them (`pooled_tables.py`; `details["value_tables"]`); without
+   their outcomes, the combination of their learned weights
+   (`similarity.combine`).
+
+A personalised version keeps its own fit's tables: its own, the prior's (when
+weights alone were refitted on the prior's tables), or none.
 """
 
 from collections.abc import Mapping, Sequence
@@ -28,8 +33,11 @@ from app.personalization.outcomes import Sample
 from app.personalization.pooling import pooled_fit
 from app.personalization.priors import DEFAULT, Weights, prior_for
 from app.personalization.similarity import Neighbour, combine
+from app.scoring import ValueTables
 
 MIN_SIMILAR_CLIENTS = 5  # the seed's rule for `similar_clients`
+
+TABLES = "value_tables"  # where a weight version keeps its tables (details)
 
 CUSTOM = "custom"
 SIMILAR_CLIENTS = "similar_clients"
@@ -45,6 +53,9 @@ class WeightChoice:
     method: str
     weights: Weights
     details: Mapping[str, object] = field(default_factory=dict)
+    # Value tables served with the weights (None: the seed's values); also in
+    # details["value_tables"], where a weight version keeps them.
+    tables: ValueTables | None = None
 
 
 def prior_choice(
@@ -84,8 +95,10 @@ def prior_choice(
             pooled_peers=dict(pooled.contributors),
         )
         if pooled.accepted and pooled.weights is not None:
+            if pooled.tables is not None:
+                facts[TABLES] = pooled.tables.to_json()
             return WeightChoice(
-                SIMILAR_CLIENTS, pooled.weights, MappingProxyType(facts)
+                SIMILAR_CLIENTS, pooled.weights, MappingProxyType(facts), pooled.tables
             )
         facts["pooled_rejected"] = pooled.reason
     return WeightChoice(fallback_method, fallback, MappingProxyType(facts))
@@ -121,27 +134,23 @@ def personalise(base: WeightChoice, own_fit: FitResult | None) -> WeightChoice:
             base.method,
             base.weights,
             MappingProxyType({**base.details, "personalised": False}),
+            base.tables,
         )
+    details = {
+        **base.details,
+        "personalised": True,
+        "own_outcomes": own_fit.n_samples,
+        "holdout_auc": own_fit.holdout_auc_new,
+        "holdout_auc_before": own_fit.holdout_auc_prior,
+        # The honest check: against what, on how many outcomes neither side was
+        # fitted on, and the last outcome these weights saw.
+        "judged_against": own_fit.judged_against,
+        "judged_outcomes": own_fit.judged_outcomes,
+        "fitted_through": own_fit.fitted_through,
+    }
+    details.pop(TABLES, None)
+    if own_fit.tables is not None:
+        details[TABLES] = own_fit.tables.to_json()
     return WeightChoice(
-        base.method,
-        own_fit.weights,
-        MappingProxyType(
-            {
-                **base.details,
-                "personalised": True,
-                "own_outcomes": own_fit.n_samples,
-                "holdout_auc": own_fit.holdout_auc_new,
-                "holdout_auc_before": own_fit.holdout_auc_prior,
-                # The honest check: against what, on how many outcomes neither
-                # side was fitted on, and the last outcome these weights saw.
-                "judged_against": own_fit.judged_against,
-                "judged_outcomes": own_fit.judged_outcomes,
-                "fitted_through": own_fit.fitted_through,
-                **(
-                    {"value_tables": own_fit.tables.to_json()}
-                    if own_fit.tables is not None
-                    else {}
-                ),
-            }
-        ),
+        base.method, own_fit.weights, MappingProxyType(details), own_fit.tables
     )

@@ -30,7 +30,7 @@ import numpy as np
 from app.personalization.coefficients import prior_scale, to_weights
 from app.personalization.numerics import newton
 from app.personalization.priors import Weights
-from app.scoring import FACTOR_KEYS, KNOTS, ValueTables
+from app.scoring import FACTOR_KEYS, IDENTITY, KNOTS, ValueTables
 
 _KNOTS = tuple(np.array(KNOTS[key], dtype=float) for key in FACTOR_KEYS)
 # First hat column of each factor in the basis, and one past the last.
@@ -98,32 +98,50 @@ for _k, _key in enumerate(FACTOR_KEYS):
 
 
 def fit_coefficients(
-    x: np.ndarray, y: np.ndarray, s: np.ndarray, prior: Weights, l2: float
+    x: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    prior: Weights,
+    l2: float,
+    *,
+    prior_tables: ValueTables | None = None,
+    group: np.ndarray | None = None,
 ) -> np.ndarray:
     """Intercept then the N_COLUMNS table coefficients (values at the knots, on
     the logit scale) of the penalised fit.
 
-    Each value at a knot is pulled (precision `l2`) toward c * prior_k * knot,
-    c being how steeply the prior's score separates these outcomes; a binned
-    factor is fitted as a line and bends (`_line_and_bends`), the line pulled
-    the same way and the bends toward none with precision max(`l2`, `BEND_L2`).
+    Each value at a knot is pulled (precision `l2`) toward c * prior_k * T_kj,
+    T_kj the prior's value at the knot (its `prior_tables`, else the seed's: the
+    knot itself) and c how steeply the prior's score separates these outcomes; a
+    binned factor is fitted as a line and bends (`_line_and_bends`), the line
+    pulled the same way and the bends toward the prior's with precision
+    max(`l2`, `BEND_L2`). With `group` (similar clients pooled) each group has
+    its own intercept, and the first value returned is their mean.
     """
     x = np.asarray(x, dtype=float)
-    scale = prior_scale(x, y, s, prior)
-    seed_line = np.concatenate(
-        [scale * weight * knots for weight, knots in zip(prior, _KNOTS, strict=True)]
+    tables = prior_tables if prior_tables is not None else IDENTITY
+    scale = prior_scale(table_values(x, tables), y, s, prior)
+    prior_line = np.concatenate(
+        [
+            scale * weight * np.asarray(tables.tables.get(key, knots))
+            for weight, key, knots in zip(prior, FACTOR_KEYS, _KNOTS, strict=True)
+        ]
     )
-    # The seed's knot values lie on its line: the line parameters reproduce them
-    # and every bend is 0.
-    centre = np.r_[0.0, np.linalg.lstsq(_TO_KNOTS, seed_line, rcond=None)[0]]
+    # _TO_KNOTS is invertible: the prior's values at the knots have exactly one
+    # line-and-bends form (for the seed's values, a line with no bends).
+    group = np.zeros(len(x), dtype=int) if group is None else np.asarray(group)
+    groups = np.unique(group) if len(group) else np.zeros(1, dtype=int)
+    k = len(groups)
+    centre = np.r_[np.zeros(k), np.linalg.solve(_TO_KNOTS, prior_line)]
     # A bend needs at least the evidence a level's own value does.
     bend_l2 = max(float(l2), BEND_L2)
-    penalty = np.r_[INTERCEPT_PENALTY, np.where(_BENDS, bend_l2, float(l2))]
-    design = np.column_stack([np.ones(len(x)), hat_basis(x) @ _TO_KNOTS])
+    penalty = np.r_[np.full(k, INTERCEPT_PENALTY), np.where(_BENDS, bend_l2, float(l2))]
+    intercepts = (group[:, None] == groups[None, :]).astype(float)
+    design = np.column_stack([intercepts, hat_basis(x) @ _TO_KNOTS])
     theta = newton(
         design, np.asarray(y, dtype=float), np.asarray(s, float), centre, penalty
     )
-    return np.r_[theta[0], _TO_KNOTS @ theta[1:]]
+    return np.r_[theta[:k].mean(), _TO_KNOTS @ theta[k:]]
 
 
 def tables_from_coefficients(
@@ -166,13 +184,18 @@ def fit_tables(
     prior: Weights,
     l2: float,
     floor: float,
+    *,
+    prior_tables: ValueTables | None = None,
+    group: np.ndarray | None = None,
 ) -> tuple[Weights, ValueTables] | None:
-    """Weights and value tables from outcomes, shrunk toward the seed under `prior`.
+    """Weights and value tables from outcomes, shrunk toward the prior (`prior`
+    weights on the seed's values, or on `prior_tables` when it has tables).
 
-    x: seed factor values (n x 10), y: outcomes, s: sample weights. None when the
-    fit ranks nothing (every factor flat).
+    x: seed factor values (n x 10), y: outcomes, s: sample weights, `group`: one
+    intercept per value (pooled clients). None when the fit ranks nothing
+    (every factor flat).
     """
-    theta = fit_coefficients(x, y, s, prior, l2)
+    theta = fit_coefficients(x, y, s, prior, l2, prior_tables=prior_tables, group=group)
     return tables_from_coefficients(theta[1:], floor)
 
 

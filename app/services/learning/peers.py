@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Client, Feedback, WeightVersion
 from app.personalization.outcomes import Sample
-from app.personalization.pooling import POOL_PER_DAY, PeerOutcomes, cap_per_day
+from app.personalization.peer_outcomes import POOL_PER_DAY, PeerOutcomes, cap_per_day
 from app.personalization.similarity import Peer, PeerIndex
 from app.scoring import validate_weights
 from app.services.learning.profiles import profile_of

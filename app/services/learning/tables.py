@@ -1,7 +1,8 @@
-"""Which value tables a client is served: those kept with its latest personalised
-weight version; none (the seed's values) for default, industry_prior,
-similar_clients and pinned (custom) weights, so those clients score exactly as
-the seed's reference does."""
+"""Which value tables a client is served: those kept with its latest weight
+version (learned from its own outcomes, or from similar clients' for a
+similar_clients prior); none (the seed's values) for default, industry_prior and
+pinned (custom) weights, so those clients score exactly as the seed's reference
+does."""
 
 import logging
 
@@ -14,8 +15,8 @@ TABLES_KEY = "value_tables"  # where a weight version keeps its tables (details)
 
 
 def stored_tables(version: WeightVersion | None) -> ValueTables:
-    """The tables kept with a personalised weight version; IDENTITY otherwise."""
-    if version is None or not version.personalised:
+    """The tables kept with a weight version; IDENTITY when it has none."""
+    if version is None:
         return IDENTITY
     raw = (version.details or {}).get(TABLES_KEY)
     if raw is None:

@@ -106,6 +106,7 @@ def refit(
             samples,
             prior.weights,
             prior_method=prior.method,
+            prior_tables=prior.tables,
             previous=previous,
             previous_tables=stored_tables(current),
             previous_seen_until=_seen_until(current, samples),

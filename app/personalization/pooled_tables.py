@@ -1,0 +1,75 @@
+"""Value tables learned from similar clients' pooled outcomes, for a newcomer.
+
+Where similar businesses' outcomes show a factor's levels out of order (their
+"open" leads converting better than "qualified" ones), a newcomer with no
+outcomes of its own can start from that knowledge instead of the seed's values:
+tables are shared with similar clients as weights are, and like weights they
+are fitted on factor values and outcomes only (no lead PII).
+
+The fit is the client's own table fit (`value_tables.fit_tables`) on the
+screened neighbours' outcomes, each neighbour with its own intercept and the
+shares the pooled weights use (so a peer's outcome count buys no more influence
+here than there). It is served only when it ranks held-out neighbours'
+outcomes better than the pooled weights alone: leave one neighbour out, fit on
+the others, compare the two AUCs on the one left out; the mean gain must exceed
+`table_margin` standard errors of the gains across neighbours, as a client's own
+tables must beat its weights by that many standard errors.
+"""
+
+import numpy as np
+
+from app.personalization.candidates import Model
+from app.personalization.numerics import roc_auc
+from app.personalization.priors import Weights
+from app.personalization.settings import FitSettings
+from app.personalization.value_tables import fit_tables
+from app.scoring import ValueTables
+
+
+def pooled_tables(
+    x: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    group: np.ndarray,
+    weights_auc: dict[int, float],
+    prior: Weights,
+    settings: FitSettings,
+) -> tuple[Weights, ValueTables] | None:
+    """Weights and value tables from the pooled outcomes, or None when tables
+    do not beat the pooled weights on held-out neighbours beyond noise.
+
+    `weights_auc` maps each held-out neighbour (a value of `group` whose outcomes
+    hold both classes) to the AUC the pooled weights fitted without it reach on
+    its outcomes.
+    """
+    n_pos = int(y.sum())
+    if min(n_pos, len(y) - n_pos) < settings.min_table_class or len(weights_auc) < 3:
+        return None
+
+    def fitted(train: np.ndarray) -> tuple[Weights, ValueTables] | None:
+        return fit_tables(
+            x[train],
+            y[train],
+            s[train],
+            prior,
+            settings.table_l2,
+            settings.floor,
+            group=group[train],
+        )
+
+    gains = []
+    for k, auc_weights in weights_auc.items():
+        test = group == k
+        model = fitted(~test)
+        if model is None:
+            return None
+        scores = Model(*model).scores(x[test])
+        gains.append(roc_auc(scores, y[test], s[test]) - auc_weights)
+    gain = np.asarray(gains)
+    noise = float(gain.std(ddof=1)) / np.sqrt(len(gain))
+    if not gain.mean() > settings.table_margin * noise:
+        return None
+    model = fitted(np.ones(len(y), dtype=bool))
+    if model is None or not model[1].tables:
+        return None
+    return model
