@@ -7,15 +7,9 @@ values (e.g. "Email address x@y is invalid"), and the messages end up in logs.
 """
 
 import json
-import math
-import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
-import requests
-import urllib3
 from hubspot.crm.companies.exceptions import ApiException as CompaniesApiException
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.deals.exceptions import ApiException as DealsApiException
@@ -30,6 +24,15 @@ from app.crm.base import (
     Rejected,
     ScopeMissing,
 )
+from app.crm.failures import (
+    MAX_RETRY_AFTER,
+    header,
+    scrub,
+    seconds_until,
+)
+from app.crm.failures import (
+    TRANSPORT_ERRORS as TRANSPORT_ERRORS,
+)
 
 # Each generated SDK package has its own ApiException class; these are the
 # packages the client uses.
@@ -40,14 +43,7 @@ SDK_API_ERRORS: tuple[type[Exception], ...] = (
     PipelinesApiException,
     PropertiesApiException,
 )
-TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
-    urllib3.exceptions.HTTPError,
-    requests.RequestException,
-    OSError,
-)
-MAX_MESSAGE_CHARS = 300
 MAX_BODY_BYTES = 64 * 1024
-MAX_RETRY_AFTER = 3600.0
 # How long each of HubSpot's limits named in a 429's `policyName` takes to free a
 # call when no Retry-After says: the rolling ten seconds, search's second, and
 # for the daily limit (not applied to OAuth apps) "not within this job".
@@ -56,7 +52,6 @@ POLICY_WAITS = {
     "SECONDLY": 1.0,
     "DAILY": MAX_RETRY_AFTER,
 }
-_EMAIL = re.compile(r"[^\s@\"'<>,;:]+@[^\s@\"'<>,;:]+")
 
 
 class NotFound(Rejected):
@@ -65,14 +60,6 @@ class NotFound(Rejected):
 
 class AlreadyExists(Rejected):
     """A create met an existing name (the adapter reads it as done)."""
-
-
-def scrub(text: str) -> str:
-    """A CRM message safe to log: emails masked, length bounded."""
-    cleaned = _EMAIL.sub("[email]", " ".join(str(text).split()))
-    if len(cleaned) > MAX_MESSAGE_CHARS:
-        cleaned = cleaned[: MAX_MESSAGE_CHARS - 1] + "…"
-    return cleaned
 
 
 def parse_body(body: Any) -> dict[str, Any]:
@@ -98,25 +85,8 @@ def describe(status: int, body: dict[str, Any]) -> str:
 
 def retry_after(headers: Mapping[str, str] | None) -> float | None:
     """Seconds from a Retry-After header (seconds or an HTTP date), if any."""
-    if not headers:
-        return None
-    raw = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
-    if raw is None:
-        return None
-    text = str(raw).strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        seconds = (moment - datetime.now(UTC)).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    raw = header(headers, "retry-after")
+    return None if raw is None else seconds_until(raw)
 
 
 def rate_limit_wait(

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
-from app.crm.base import AccessRevoked, AccessTokens, AuthExpired
+from app.crm.base import AccessTokens
+from app.crm.failures import with_refresh
 from app.crm.hubspot import errors
 from app.crm.hubspot.config import API_BUCKET, SEARCH_BUCKET
 from app.crm.retry import OnCall, Pacer, RetryPolicy
@@ -130,20 +131,6 @@ class AccountApis:
             for api in self._apis.values():
                 api.api_client.rest_client.pool_manager.clear()
             self._apis.clear()
-
-
-def with_refresh(tokens: AccessTokens, attempt: Callable[[str], T]) -> T:
-    """Run `attempt(token)`; on AuthExpired refresh once and run it again; a
-    second refusal means the install is gone."""
-    token = tokens.current()
-    try:
-        return attempt(token)
-    except AuthExpired:
-        fresh = tokens.refreshed(token)
-    try:
-        return attempt(fresh)
-    except AuthExpired as again:
-        raise AccessRevoked(f"refused after a refresh: {again.message}") from None
 
 
 def _bearer(token: str) -> dict[str, str]:
