@@ -15,7 +15,7 @@
 import numpy as np
 from learning_worlds import SENIORITY, STATUS
 
-from app.personalization.numerics import roc_auc
+from app.personalization.numerics import newton_nonneg, roc_auc
 from app.personalization.outcomes import Sample
 
 STATUS_LEVELS = np.array([0.0, 0.1, 0.3, 0.5, 0.7, 1.0])
@@ -134,3 +134,22 @@ def best_weighted_sum(x: np.ndarray, p: np.ndarray, steps: int = 400) -> np.ndar
                     if auc > best + 1e-6:
                         weights, best = trial, auc
     return weights
+
+
+def pooled_logistic(outcomes_by_peer: list[list[Sample]]) -> np.ndarray:
+    """The newcomer's yardstick: a plain non-negative logistic regression on
+    similar clients' pooled outcomes, won = converted and lost = every other
+    outcome, one intercept per client, no prior and no screening (a ridge of
+    1e-3 only keeps it finite). Its ten coefficients rank leads."""
+    x = np.vstack(
+        [np.array([s.values for s in o]).reshape(-1, 10) for o in outcomes_by_peer]
+    )
+    won = np.concatenate([[s.reward >= 1.0 for s in o] for o in outcomes_by_peer])
+    group = np.concatenate([np.full(len(o), i) for i, o in enumerate(outcomes_by_peer)])
+    k = len(outcomes_by_peer)
+    design = np.column_stack([(group[:, None] == np.arange(k)).astype(float), x])
+    penalty = np.r_[np.full(k, 1e-4), np.full(10, 1e-3)]
+    theta = newton_nonneg(
+        design, won.astype(float), np.ones(len(won)), np.zeros(k + 10), penalty, k
+    )
+    return theta[k:]
