@@ -10,11 +10,14 @@ The fit is the client's own table fit (`value_tables.fit_tables`) on the
 screened neighbours' outcomes, each neighbour with its own intercept and the
 shares the pooled weights use (so a peer's outcome count buys no more influence
 here than there). It is served only when it ranks held-out neighbours'
-outcomes better than the pooled weights alone: leave one neighbour out, fit on
-the others, compare the two AUCs on the one left out; the mean gain must exceed
-`table_margin` standard errors of the gains across neighbours, as a client's own
-tables must beat its weights by that many standard errors.
+outcomes better than the pooled weights alone: on the same neighbour folds as
+the pooled weights' check, fit on the other folds and compare the two AUCs on
+each held-out neighbour; the mean gain must exceed `table_margin` standard
+errors of the gains across neighbours, as a client's own tables must beat its
+weights by that many standard errors.
 """
+
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -25,22 +28,31 @@ from app.personalization.settings import FitSettings
 from app.personalization.value_tables import fit_tables
 from app.scoring import ValueTables
 
+NEIGHBOUR_FOLDS = 5  # neighbours held out together in the pooled checks
+
+
+def neighbour_folds(neighbours: Sequence[int]) -> list[list[int]]:
+    """The neighbours dealt in turn into NEIGHBOUR_FOLDS folds (fewer: one each)."""
+    count = min(NEIGHBOUR_FOLDS, len(neighbours))
+    return [list(neighbours[f::count]) for f in range(count)]
+
 
 def pooled_tables(
     x: np.ndarray,
     y: np.ndarray,
     s: np.ndarray,
     group: np.ndarray,
-    weights_auc: dict[int, float],
+    folds: Sequence[Sequence[int]],
+    weights_auc: Mapping[int, float],
     prior: Weights,
     settings: FitSettings,
 ) -> tuple[Weights, ValueTables] | None:
     """Weights and value tables from the pooled outcomes, or None when tables
     do not beat the pooled weights on held-out neighbours beyond noise.
 
-    `weights_auc` maps each held-out neighbour (a value of `group` whose outcomes
-    hold both classes) to the AUC the pooled weights fitted without it reach on
-    its outcomes.
+    `folds` deals the neighbours (values of `group`) out; `weights_auc` maps
+    each neighbour whose outcomes hold both classes to the AUC the pooled
+    weights fitted without its fold reach on its outcomes.
     """
     n_pos = int(y.sum())
     if min(n_pos, len(y) - n_pos) < settings.min_table_class or len(weights_auc) < 3:
@@ -58,13 +70,16 @@ def pooled_tables(
         )
 
     gains = []
-    for k, auc_weights in weights_auc.items():
-        test = group == k
-        model = fitted(~test)
+    for members in folds:
+        out = np.isin(group, members)
+        model = fitted(~out)
         if model is None:
             return None
-        scores = Model(*model).scores(x[test])
-        gains.append(roc_auc(scores, y[test], s[test]) - auc_weights)
+        for k in members:
+            if k in weights_auc:
+                test = group == k
+                scores = Model(*model).scores(x[test])
+                gains.append(roc_auc(scores, y[test], s[test]) - weights_auc[k])
     gain = np.asarray(gains)
     noise = float(gain.std(ddof=1)) / np.sqrt(len(gain))
     if not gain.mean() > settings.table_margin * noise:
