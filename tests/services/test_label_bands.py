@@ -133,3 +133,43 @@ def test_default_prior_and_custom_clients_keep_the_seed_bands(sessions) -> None:
     pinned = LabelBands(hot=75, warm=50, cool=25)
     assert pin_bands(sessions, custom.client_id, pinned) == pinned
     assert pin_bands(sessions, custom.client_id, None) is DEFAULT_BANDS
+
+
+def test_plentiful_clicks_on_leads_that_never_convert_do_not_shrink_hot(
+    sessions,
+) -> None:
+    """Once a client has 30 conversions, bands are learned on conversions:
+    clicks reported on half the leads that did not convert (at random) would
+    otherwise raise the base rate so high that no band converts at 1.7x it."""
+    client_id = create_client(sessions, "owner@clicks.example").client_id
+    rng = random.Random(17)
+    add_outcomes(sessions, client_id, rng, 600)
+    with sessions.begin() as session:
+        for row in session.scalars(
+            select(Feedback).where(
+                Feedback.client_id == client_id, Feedback.action == "ignored"
+            )
+        ):
+            if rng.random() < 0.6:
+                row.action, row.reward = "clicked", REWARDS["clicked"]
+    for _ in range(30):  # each version moves a threshold at most MAX_STEP
+        add_outcomes(sessions, client_id, rng, 10)
+        refit_clients(sessions, [client_id])
+        version = latest_of(sessions, client_id)
+        bands = bands_from_json(version.details["bands"])
+        weights = validate_weights(version.weights)
+        with sessions() as session:
+            rows = session.scalars(
+                select(Feedback).where(Feedback.client_id == client_id)
+            )
+            scored = [
+                (compute_score(row.factor_values, weights), row.action == "converted")
+                for row in rows
+            ]
+        hot = [converted for score, converted in scored if score >= bands.hot]
+        base = sum(converted for _, converted in scored) / len(scored)
+        share = len(hot) / len(scored)
+        if 0.05 <= share <= 0.30 and sum(hot) / max(1, len(hot)) >= HOT_LIFT * base:
+            break
+    else:
+        raise AssertionError(f"Hot never met its rule: {share:.1%} of leads")

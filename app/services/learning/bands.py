@@ -19,7 +19,7 @@ from app.personalization.bands import (
     bands_to_json,
     learn_bands,
 )
-from app.personalization.outcomes import REWARDS
+from app.personalization.outcomes import CONVERSION, REWARDS, WEAK_BUDGET
 from app.scoring import (
     DEFAULT_BANDS,
     FACTOR_KEYS,
@@ -132,17 +132,26 @@ def _scored_outcomes(
     tables: ValueTables = IDENTITY,
 ) -> list[ScoredOutcome]:
     """One (score, converted) per lead among the client's latest outcomes: the
-    lead's latest factor values scored under `weights` and `tables`; converted
-    when any of its outcomes is positive (converted, replied, clicked)."""
+    lead's latest factor values scored under `weights` and `tables`.
+
+    Converted means a conversion once the outcomes hold WEAK_BUDGET of them (as
+    outcome grades stop counting replies and clicks then); before that, any
+    positive outcome (converted, replied, clicked). Where clicks are common and
+    say nothing of conversion, counting them made the base rate so high that no
+    band could convert at 1.7x it, and Hot shrank to a few percent of leads.
+    """
     rows = session.execute(
         select(Feedback.lead_key, Feedback.action, Feedback.factor_values)
         .where(Feedback.client_id == client_id)
         .order_by(Feedback.id.desc())
         .limit(BAND_OUTCOME_ROWS)
     ).all()
+    conversions = sum(1 for _, action, _ in rows if action == "converted")
+    threshold = CONVERSION if conversions >= WEAK_BUDGET else 0.0
     leads: dict[str, tuple[int, bool]] = {}
     for lead_key, action, values in rows:  # newest first
-        positive = REWARDS.get(action, 0.0) > 0
+        reward = REWARDS.get(action, 0.0)
+        positive = reward >= threshold if threshold else reward > 0
         seen = leads.get(lead_key)
         if seen is not None:
             leads[lead_key] = (seen[0], seen[1] or positive)
