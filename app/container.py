@@ -18,6 +18,8 @@ from app.config_client import ConfigApiClient
 from app.crm.hubspot.config import RATES as HUBSPOT_RATES
 from app.crm.hubspot.config import HubSpotConfig
 from app.crm.ratelimit import RateLimiter
+from app.crm.uspacy.config import RATES as USPACY_RATES
+from app.crm.uspacy.config import UspacyConfig
 from app.crypto import SecretBox
 from app.db import make_engine, make_session_factory
 from app.mail import mailer_from_settings
@@ -28,6 +30,7 @@ from app.services.crm.install_states import InstallStates
 from app.services.crm.outcomes import DealOutcomes
 from app.services.crm.privacy import ContactRemovals
 from app.services.crm.sync import RecordSync
+from app.services.crm.uspacy_app import UspacyApp
 from app.services.keys import LeadKeys
 from app.services.learning.config import ConfigService
 from app.services.learning.feedback import FeedbackRecorder, LocalFeedback
@@ -66,6 +69,9 @@ class Services:
     hubspot: HubSpotApp | None
     # Where HubSpot's webhook events are stored (with `hubspot`).
     hubspot_inbox: HubSpotInbox | None
+    # The Uspacy app, where USPACY_CLIENT_ID and _SECRET are set and the Config
+    # API's accounts live here.
+    uspacy: UspacyApp | None
     score_history_days: int
     uninstall_purge_days: int
     crm_event_days: int
@@ -126,6 +132,18 @@ def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
         hubspot_inbox = HubSpotInbox(
             sessions, tasks, settings["HUBSPOT_APP_ID"] or None
         )
+    uspacy = None
+    if accounts is not None and settings["USPACY_CLIENT_ID"]:
+        uspacy = UspacyApp(
+            sessions,
+            secrets,
+            _uspacy_config(settings),
+            RecordSync(sessions, lead_keys, feedback=feedback),
+            tasks,
+            # One budget per portal, shared by every process through Redis.
+            RateLimiter(USPACY_RATES, redis_url=settings["REDIS_URL"] or None),
+            public_base_url=public_base_url(settings),
+        )
     return Services(
         engine=engine,
         sessions=sessions,
@@ -140,6 +158,7 @@ def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
         outbox=outbox,
         hubspot=hubspot,
         hubspot_inbox=hubspot_inbox,
+        uspacy=uspacy,
         score_history_days=settings["SCORE_HISTORY_DAYS"],
         uninstall_purge_days=settings["UNINSTALL_PURGE_DAYS"],
         crm_event_days=settings["CRM_EVENT_DAYS"],
@@ -162,6 +181,14 @@ def _hubspot_config(settings: Mapping[str, Any]) -> HubSpotConfig:
         api_base_url=settings["HUBSPOT_API_BASE_URL"],
         authorize_url=settings["HUBSPOT_AUTHORIZE_URL"],
         app_id=settings["HUBSPOT_APP_ID"] or None,
+    )
+
+
+def _uspacy_config(settings: Mapping[str, Any]) -> UspacyConfig:
+    return UspacyConfig(
+        client_id=settings["USPACY_CLIENT_ID"],
+        client_secret=settings["USPACY_CLIENT_SECRET"],
+        base_url_template=settings["USPACY_BASE_URL_TEMPLATE"],
     )
 
 

@@ -1,5 +1,6 @@
 """`conturs accounts …` (installed CRM accounts: list, show, configure, check,
-reconcile, disconnect, purge) and `conturs manifest hubspot` (the developer project)."""
+reconcile, disconnect, purge) and `conturs manifest hubspot|uspacy` (the
+HubSpot developer project, the Uspacy app registration)."""
 
 import json
 import sys
@@ -10,9 +11,12 @@ import click
 
 from app.cli.context import _Context, pass_context
 from app.services.crm.hubspot_app import HubSpotApp
+from app.services.crm.uspacy_app import UspacyApp
 from app.services.errors import DomainError
 
 CRMS = click.Choice(["hubspot"])
+# Commands every CRM app answers (list, show, disconnect, purge).
+ANY_CRM = click.Choice(["hubspot", "uspacy"])
 
 
 def _hubspot(ctx: _Context) -> HubSpotApp:
@@ -25,6 +29,18 @@ def _hubspot(ctx: _Context) -> HubSpotApp:
     return hubspot  # type: ignore[return-value]
 
 
+def _crm_app(ctx: _Context, crm: str) -> HubSpotApp | UspacyApp:
+    if crm == "hubspot":
+        return _hubspot(ctx)
+    uspacy = ctx.services.uspacy
+    if uspacy is None:
+        _fail(
+            "the Uspacy app is not configured here (USPACY_CLIENT_ID and "
+            "USPACY_CLIENT_SECRET, with the Config API's accounts local)"
+        )
+    return uspacy  # type: ignore[return-value]
+
+
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
@@ -32,27 +48,32 @@ def _fail(message: str) -> None:
 
 @click.group()
 def accounts() -> None:
-    """Installed CRM accounts (HubSpot portals)."""
+    """Installed CRM accounts (HubSpot and Uspacy portals)."""
 
 
 @accounts.command("list")
-@click.option("--crm", type=CRMS, default="hubspot", show_default=True)
+@click.option("--crm", type=ANY_CRM, default="hubspot", show_default=True)
 @pass_context
 def accounts_list(ctx: _Context, crm: str) -> None:
     """One JSON line per account."""
-    hubspot = _hubspot(ctx)
-    for account_id in hubspot.account_ids():
-        click.echo(json.dumps(hubspot.describe(account_id)))
+    app = _crm_app(ctx, crm)
+    for account_id in app.account_ids():
+        click.echo(json.dumps(app.describe(account_id)))
 
 
 @accounts.command("show")
-@click.option("--crm", type=CRMS, required=True)
-@click.option("--account", "account_id", required=True, help="HubSpot: the hub id.")
+@click.option("--crm", type=ANY_CRM, required=True)
+@click.option(
+    "--account",
+    "account_id",
+    required=True,
+    help="HubSpot: the hub id; Uspacy: the portal domain.",
+)
 @pass_context
 def accounts_show(ctx: _Context, crm: str, account_id: str) -> None:
     """The account as JSON."""
     try:
-        click.echo(json.dumps(_hubspot(ctx).describe(account_id), indent=2))
+        click.echo(json.dumps(_crm_app(ctx, crm).describe(account_id), indent=2))
     except DomainError as error:
         _fail(error.message)
 
@@ -157,7 +178,7 @@ def accounts_reconcile(ctx: _Context, crm: str, account_id: str) -> None:
 
 
 @accounts.command("disconnect")
-@click.option("--crm", type=CRMS, required=True)
+@click.option("--crm", type=ANY_CRM, required=True)
 @click.option("--account", "account_id", required=True)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_context
@@ -169,18 +190,19 @@ def accounts_disconnect(ctx: _Context, crm: str, account_id: str, yes: bool) -> 
             abort=True,
         )
     try:
-        _hubspot(ctx).disconnect(account_id)
+        _crm_app(ctx, crm).disconnect(account_id)
     except DomainError as error:
         _fail(error.message)
     click.echo(json.dumps({"disconnected": account_id}))
 
 
 @accounts.command("purge")
-@click.option("--crm", type=CRMS, default="hubspot", show_default=True)
+@click.option("--crm", type=ANY_CRM, default="hubspot", show_default=True)
 @pass_context
 def accounts_purge(ctx: _Context, crm: str) -> None:
     """Purge accounts uninstalled longer than UNINSTALL_PURGE_DAYS (also daily)."""
-    purged = _hubspot(ctx).purge_uninstalled(ctx.services.uninstall_purge_days)
+    app = _crm_app(ctx, crm)
+    purged = app.purge_uninstalled(ctx.services.uninstall_purge_days)
     click.echo(json.dumps({"purged": purged}))
 
 
@@ -200,6 +222,25 @@ def manifest() -> None:
 def manifest_hubspot(base_url: str, out: Path | None) -> None:
     """Render the HubSpot developer project (platform 2026.03)."""
     from app.crm.hubspot.manifest import DEFAULT_OUT_DIR, ManifestError, main_manifest
+
+    try:
+        written = main_manifest(base_url, out or DEFAULT_OUT_DIR)
+    except ManifestError as error:
+        _fail(str(error))
+    click.echo(json.dumps({"written": [str(path) for path in written]}))
+
+
+@manifest.command("uspacy")
+@click.option("--base-url", required=True, help="e.g. https://conturs.example.com")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Default: manifest/uspacy/ in the working directory.",
+)
+def manifest_uspacy(base_url: str, out: Path | None) -> None:
+    """Render the Uspacy app registration (send app.json to Uspacy)."""
+    from app.crm.uspacy.manifest import DEFAULT_OUT_DIR, ManifestError, main_manifest
 
     try:
         written = main_manifest(base_url, out or DEFAULT_OUT_DIR)

@@ -98,6 +98,32 @@ def register_tasks(services: Services) -> None:
             hubspot.forget_used_states()
             prune_settled_events(sessions, services.crm_event_days)
 
+    uspacy = services.uspacy
+    if uspacy is not None:
+
+        @huey.periodic_task(crontab(minute="*/30"), name="uspacy_refresh_tokens")
+        def uspacy_refresh_tokens() -> None:
+            # Tokens live a day: those expiring within the hour, traffic or not.
+            uspacy.refresh_expiring()
+
+        @huey.task(retries=2, retry_delay=30, name="uspacy_backfill_account")
+        def uspacy_backfill_account(account_pk: int) -> None:
+            # A few pages per run, so other portals' work interleaves.
+            if not uspacy.backfill(account_pk, pages=10):
+                queue.enqueue("uspacy_backfill_account", account_pk=account_pk)
+
+        @huey.periodic_task(crontab(minute="*"), name="uspacy_sweep_backfills")
+        def uspacy_sweep_backfills() -> None:
+            # Re-queues backfills whose wake-up was lost.
+            for account_pk in uspacy.unfinished_backfills():
+                queue.enqueue("uspacy_backfill_account", account_pk=account_pk)
+
+        @huey.periodic_task(crontab(minute="59", hour="4"), name="uspacy_purge")
+        def uspacy_purge() -> None:
+            uspacy.purge_uninstalled(services.uninstall_purge_days)
+
+        queue.register("uspacy_backfill_account", uspacy_backfill_account)
+
     outbox = services.outbox
     if outbox is not None:
 

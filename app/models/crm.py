@@ -8,13 +8,16 @@ copy of the database without TOKEN_ENCRYPTION_KEYS holds no usable token.
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UtcDateTime, utcnow
 
 INSTALLED = "installed"
 UNINSTALLED = "uninstalled"
+# The CRM refused to refresh the tokens while the app stays installed there (a
+# Uspacy refresh answered 401/403): no call until the portal installs it again.
+NEEDS_REINSTALL = "needs_reinstall"
 
 
 class CrmAccount(Base):
@@ -54,6 +57,18 @@ class CrmAccount(Base):
         UtcDateTime(), default=None
     )
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # Where the CRM has no app-wide webhook URL (Uspacy), each account has its
+    # own, with this secret in it: sealed, and its SHA-256 (hex) to find it by.
+    webhook_key: Mapped[str | None] = mapped_column(Text, default=None)
+    webhook_key_hash: Mapped[str | None] = mapped_column(
+        String(64), default=None, unique=True, index=True
+    )
+    # registered | confirmed | needs_admin (the CRM let only its admin add it).
+    webhook_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Our fields' codes per object type, as the CRM returned them.
+    field_codes: Mapped[dict[str, dict[str, str]] | None] = mapped_column(
+        JSON, default=None
+    )
 
     @property
     def scope_set(self) -> frozenset[str]:

@@ -93,6 +93,7 @@ def test_a_newcomer_gets_its_similar_clients_tables(sessions) -> None:
     with sessions() as session:
         own = latest(session, newcomer)
         assert own.personalised, own.details
-        assert own.details["value_tables"]["lead_status"][3] > (
-            own.details["value_tables"]["lead_status"][5]
+        assert (
+            own.details["value_tables"]["lead_status"][3]
+            > (own.details["value_tables"]["lead_status"][5])
         )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.crm.base import Installation
 from app.crypto import SecretBox
 from app.models import Client, LeadSnapshot, ScoreHistory
-from app.models.crm import INSTALLED, UNINSTALLED, CrmAccount
+from app.models.crm import INSTALLED, NEEDS_REINSTALL, UNINSTALLED, CrmAccount
 from app.services.crm.tokens import store_tokens
 from app.services.learning.clients import register_client
 from app.services.learning.profiles import update_stated_profile
@@ -72,12 +72,77 @@ def mark_uninstalled(session: Session, account: CrmAccount, now: datetime) -> No
         return
     account.status = UNINSTALLED
     account.uninstalled_at = now
+    _forget_tokens(account)
+
+
+def mark_needs_reinstall(session: Session, account: CrmAccount) -> None:
+    """Stop every call for an account whose CRM refused to refresh its tokens
+    while the app stays installed there: its data is kept (no purge is due), and
+    the next install resumes it. Caller commits."""
+    if account.status != INSTALLED:
+        return
+    account.status = NEEDS_REINSTALL
+    _forget_tokens(account)
+
+
+def _forget_tokens(account: CrmAccount) -> None:
     account.access_token = None
     account.refresh_token = None
     account.token_expires_at = None
     account.refresh_lease = None
     account.refresh_lease_until = None
     account.token_version = (account.token_version or 0) + 1
+
+
+def note_error(session: Session, account_pk: int, problem: str) -> None:
+    """Keep the account's last problem for its status page. Caller commits."""
+    account = session.get(CrmAccount, account_pk)
+    if account is not None:
+        account.last_error = problem[:2000]
+
+
+def known_account_ids(session: Session, crm: str) -> list[str]:
+    """Every known account of one CRM, installed or not, oldest first."""
+    return list(
+        session.scalars(
+            select(CrmAccount.account_id)
+            .where(CrmAccount.crm == crm)
+            .order_by(CrmAccount.id)
+        )
+    )
+
+
+def installed_pk(session: Session, crm: str, account_id: str) -> int | None:
+    """The row id of an installed account, or None."""
+    account = find_account(session, crm, account_id)
+    return account.id if account is not None and account.status == INSTALLED else None
+
+
+def installed_account_pks(session: Session, crm: str) -> list[int]:
+    """Row ids of every installed account of one CRM."""
+    return list(
+        session.scalars(
+            select(CrmAccount.id).where(
+                CrmAccount.crm == crm, CrmAccount.status == INSTALLED
+            )
+        )
+    )
+
+
+def purge_uninstalled(session: Session, crm: str, cutoff: datetime) -> list[str]:
+    """Purge the CRM's accounts uninstalled before `cutoff`; their ids. Caller
+    commits."""
+    purged = []
+    for account in session.scalars(
+        select(CrmAccount).where(
+            CrmAccount.crm == crm,
+            CrmAccount.status == UNINSTALLED,
+            CrmAccount.uninstalled_at < cutoff,
+        )
+    ):
+        purged.append(account.account_id)
+        purge_account(session, account)
+    return purged
 
 
 def purge_account(session: Session, account: CrmAccount) -> None:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.crm.base import CrmError, FieldSetup, Tokens
@@ -26,7 +25,10 @@ from app.models.base import utcnow
 from app.models.crm import INSTALLED, CrmAccount
 from app.services.crm.accounts import (
     find_account,
+    installed_pk,
+    known_account_ids,
     mark_uninstalled,
+    note_error,
     record_install,
 )
 from app.services.crm.hubspot_lifecycle import PortalLifecycle
@@ -187,21 +189,15 @@ class HubSpotApp(PortalSync, PortalLifecycle, PortalReconciliation):
     def account_pk(self, account_id: str) -> int:
         """The row id of an installed portal; NotFound otherwise."""
         with self._sessions() as session:
-            account = find_account(session, CRM, account_id)
-            if account is None or account.status != INSTALLED:
-                raise NotFound(f"HubSpot portal {account_id} is not installed")
-            return account.id
+            pk = installed_pk(session, CRM, account_id)
+        if pk is None:
+            raise NotFound(f"HubSpot portal {account_id} is not installed")
+        return pk
 
     def account_ids(self) -> list[str]:
         """Every known portal, installed or not, by hub id."""
         with self._sessions() as session:
-            return list(
-                session.scalars(
-                    select(CrmAccount.account_id)
-                    .where(CrmAccount.crm == CRM)
-                    .order_by(CrmAccount.id)
-                )
-            )
+            return known_account_ids(session, CRM)
 
     def describe(self, account_id: str) -> dict[str, object]:
         """What the portal's status page and `conturs accounts show` print."""
@@ -250,6 +246,4 @@ class HubSpotApp(PortalSync, PortalLifecycle, PortalReconciliation):
 
     def _note_error(self, account_pk: int, problem: str) -> None:
         with self._sessions.begin() as session:
-            account = session.get(CrmAccount, account_pk)
-            if account is not None:
-                account.last_error = problem[:2000]
+            note_error(session, account_pk, problem)

@@ -17,8 +17,13 @@ from app.crm.base import AccessRevoked, CrmError
 from app.crm.hubspot import oauth
 from app.crm.hubspot.config import CRM, HubSpotConfig
 from app.crypto import SecretBox
-from app.models.crm import INSTALLED, UNINSTALLED, CrmAccount
-from app.services.crm.accounts import find_account, mark_uninstalled, purge_account
+from app.models.crm import INSTALLED, CrmAccount
+from app.services.crm.accounts import (
+    find_account,
+    mark_uninstalled,
+    purge_account,
+    purge_uninstalled,
+)
 from app.services.crm.install_states import InstallStates
 from app.services.crm.tokens import TokenRegistry
 from app.services.errors import NotFound
@@ -96,18 +101,8 @@ class PortalLifecycle:
     def purge_uninstalled(self, purge_days: int) -> list[str]:
         """Purge portals uninstalled more than `purge_days` ago."""
         cutoff = self._clock() - timedelta(days=purge_days)
-        purged = []
         with self._sessions.begin() as session:
-            for account in session.scalars(
-                select(CrmAccount).where(
-                    CrmAccount.crm == CRM,
-                    CrmAccount.status == UNINSTALLED,
-                    CrmAccount.uninstalled_at < cutoff,
-                )
-            ):
-                purged.append(account.account_id)
-                purge_account(session, account)
-        return purged
+            return purge_uninstalled(session, CRM, cutoff)
 
     def forget_used_states(self) -> int:
         """Delete install nonces old enough that their states expired."""

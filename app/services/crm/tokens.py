@@ -79,11 +79,17 @@ class AccountTokens:
         with self._lock:
             return self._fresh(stale=stale)
 
+    def valid_for(self, margin: timedelta) -> str:
+        """A token valid for at least `margin` (and REFRESH_MARGIN), refreshed
+        first if it is not: a periodic job keeps tokens fresh, traffic or not."""
+        with self._lock:
+            return self._fresh(stale=None, margin=max(margin, REFRESH_MARGIN))
+
     def forget(self) -> None:
         """Drop the cached token (after the account's tokens were replaced)."""
         self._cached = None
 
-    def _fresh(self, stale: str | None) -> str:
+    def _fresh(self, stale: str | None, margin: timedelta = REFRESH_MARGIN) -> str:
         deadline = time.monotonic() + self._wait
         while True:
             with self._sessions() as session:
@@ -96,7 +102,7 @@ class AccountTokens:
                 expires = account.token_expires_at or self._clock()
                 version = account.token_version
                 refresh_token = account.refresh_token
-            if token != stale and expires - self._clock() > REFRESH_MARGIN:
+            if token != stale and expires - self._clock() > margin:
                 self._cached = (token, expires)
                 return token
             lease = self._take_lease(version)
