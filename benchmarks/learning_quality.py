@@ -18,7 +18,10 @@ serves), anchor (learning_anchor.py: L2 logistic regression, status and
 seniority one-hot, lambda by 5-fold CV, on the same outcomes), best_sum (the
 best non-negative weighted sum of the ten factors: our family's ceiling) and
 default; mean ± SE over seeds. Also: the share of the gap default -> best_sum
-that a newcomer's similar_clients prior closes, and lead share and conversion
+that a newcomer's similar_clients prior closes (next to what a plain
+non-negative logistic regression on the similar clients' pooled won/lost
+outcomes closes, and what the truth they share, without the newcomer's own
+noise, would close at best), and lead share and conversion
 per label band with what is served at the largest size (weights, value tables
 and the client's label bands: learned from its outcomes, else 80 / 60 / 40).
 
@@ -86,7 +89,8 @@ def run_world(scenario: str, seed: int, sizes=OWN_SIZES, targets: int = 1) -> di
         product.backfill([p.cid for p in peers], peer_outcomes)
         auc = {n: {k: [] for k in KINDS} for n in sizes}
         newcomer = {
-            k: [] for k in ("method", "served", "default", "best_sum", "pooled_lr")
+            k: []
+            for k in ("method", "served", "default", "best_sum", "pooled_lr", "shared")
         }
         bands_x, bands_p, served_configs = [], [], []
         for client in clients:
@@ -115,6 +119,8 @@ def run_world(scenario: str, seed: int, sizes=OWN_SIZES, targets: int = 1) -> di
                     similar = [q for q in peers if q.vertical == client.vertical]
                     pooled = pooled_logistic([peer_outcomes[q.cid] for q in similar])
                     newcomer["pooled_lr"].append(expected_auc(x @ pooled, p))
+                    shared = expected_auc(x @ client.shared, p)
+                    newcomer["shared"].append(shared)
                     newcomer["method"].append(method)
                     for k in ("served", "default", "best_sum"):
                         newcomer[k].append(row[k][-1])
@@ -196,6 +202,10 @@ def run_scenario(scenario: str, seeds, sizes=OWN_SIZES, targets: int = 1) -> dic
             "gap_closed_pooled_lr": (
                 gained("pooled_lr") / ceiling if ceiling > 0 else None
             ),
+            # what a perfect estimate of the noise-free shared truth would close
+            "gap_closed_shared_truth": (
+                gained("shared") / ceiling if ceiling > 0 else None
+            ),
         },
         "base_rate": base,
         "bands": {
@@ -235,7 +245,9 @@ def checks(report: dict) -> list[tuple[str, bool, str]]:
                     f"{name}: similar_clients newcomers close >= 80 % of the gap",
                     gap is not None and gap >= TARGET_GAP,
                     f"{_pct(gap)} (plain NN logistic on the pooled won/lost: "
-                    f"{_pct(s['newcomer']['gap_closed_pooled_lr'])})",
+                    f"{_pct(s['newcomer']['gap_closed_pooled_lr'])}; the shared "
+                    "truth without the client's own noise: "
+                    f"{_pct(s['newcomer']['gap_closed_shared_truth'])})",
                 )
             )
         present = [s["bands"][b] for b in BANDS if s["bands"][b]["share"] >= 0.01]

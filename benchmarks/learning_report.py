@@ -25,7 +25,8 @@ def render(report: dict, results: list[tuple[str, bool, str]], held_out: int) ->
             f"{name}  (newcomer prior: {', '.join(s['newcomer']['methods'])};"
             f" gap default -> best_sum closed {_pct(s['newcomer']['gap_closed'])},"
             " plain NN logistic on pooled won/lost"
-            f" {_pct(s['newcomer'].get('gap_closed_pooled_lr'))})",
+            f" {_pct(s['newcomer'].get('gap_closed_pooled_lr'))}, shared truth"
+            f" {_pct(s['newcomer'].get('gap_closed_shared_truth'))})",
         ]
         lines.append("  own | " + " | ".join(f"{k:>13}" for k in KINDS))
         for n, row in s["by_own_outcomes"].items():

@@ -139,10 +139,15 @@ def make_leads(rng: np.random.Generator, n: int, prefix: str = "lead") -> Leads:
 class WorldClient:
     """A simulated client: profile, hidden truth and its own outcome model."""
 
-    def __init__(self, cid, vertical, size, country, weights, scenario, rng):
+    def __init__(
+        self, cid, vertical, size, country, weights, scenario, rng, shared=None
+    ):
         self.cid, self.vertical, self.size, self.country = cid, vertical, size, country
         self.scenario, self.rng = scenario, rng
         self.weights = self._shaped(weights)
+        # What similar clients can teach at best: the truth of the client's
+        # vertical, size and country without its own noise (a weighted sum).
+        self.shared = self._shaped(shared if shared is not None else weights)
         reference = self.signal(make_leads(rng, 3000, f"{cid}-ref"))
         self.slope = 1.7 / reference.std()  # true AUC ~0.8
         centred = self.slope * (reference - reference.mean())
@@ -227,7 +232,8 @@ def build_world(
             log_effect = slope * size_decades(size) + shift[country]
             noise = rng.normal(0, scenario.client_noise, 10)
             truth = centre * np.exp(log_effect + noise)
-            return WorldClient(cid, v, size, country, truth, scenario, rng)
+            shared = centre * np.exp(log_effect)
+            return WorldClient(cid, v, size, country, truth, scenario, rng, shared)
 
         peers += [
             draw(f"{v[:16]}-peer{j:02d}") for j in range(scenario.peers_per_vertical)
