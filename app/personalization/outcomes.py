@@ -79,19 +79,33 @@ def weak_scale(rewards: np.ndarray) -> float:
 
 
 def graded(
-    rewards: Sequence[float] | np.ndarray, negative_weight: float | None = None
+    rewards: Sequence[float] | np.ndarray,
+    negative_weight: float | None = None,
+    *,
+    settle_weak: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(won, weight) per outcome: won = reward > 0, weights graded as the module says.
 
     Conversions weigh 1, weak positives their reward times `weak_scale`, negatives
     |reward| — or `negative_weight` each when given (pooling counts a bounce like
     any other loss: bounces follow email validity, not interest).
+
+    `settle_weak` (pooling, which teaches other clients what converts): once the
+    outcomes hold WEAK_BUDGET conversions, a reply or click is a lead that did
+    not convert, a loss like any other, as a plain logistic regression on won /
+    lost reads it. Dropping them instead left the losses that remained mostly
+    bounces where clicks were common, and a newcomer's prior from such peers
+    closed 28 % of the gap to the best weighted sum instead of 39 % (learning
+    benchmark, clicks_plentiful, development seeds 1-4; other worlds unchanged).
     """
     r = np.asarray(rewards, dtype=float)
     won = r > 0
     weight = np.abs(r)
     weak = won & (r < CONVERSION)
-    weight[weak] *= weak_scale(r)
+    if settle_weak and (r >= CONVERSION).sum() >= WEAK_BUDGET:
+        won = won & ~weak
+    else:
+        weight[weak] *= weak_scale(r)
     if negative_weight is not None:
         weight[~won] = negative_weight
     return won, weight

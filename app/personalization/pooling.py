@@ -32,7 +32,8 @@ Losses and conversions count once each (won = reward > 0, else lost), not with
 |reward|: bounces follow email validity, not interest, and reward weights pulled
 the valid-email coefficient up. Replies and clicks count as weaker evidence
 (`outcomes.graded`, per peer), so a peer with plentiful clicks does not pull
-others toward engagement. No per-refit change cap: this is a fresh
+others toward engagement; once a peer has 30 conversions they count as leads
+that did not convert. No per-refit change cap: this is a fresh
 estimate, and the client's own refits are capped against what it is served.
 
 Held-out gate, neighbours held out: the screened neighbours are dealt into
@@ -181,7 +182,7 @@ def pooled_fit(
     for n in neighbours:
         x, rewards, digest = _usable(samples.get(n.client_id, ()))
         if len(rewards) and n.similarity > 0:
-            won, grade = graded(rewards, negative_weight=1.0)
+            won, grade = graded(rewards, negative_weight=1.0, settle_weak=True)
             groups.append((n.client_id, n.similarity, x, won, grade))
             digests.append(digest)
 

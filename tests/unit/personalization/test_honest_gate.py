@@ -134,6 +134,17 @@ def test_clicks_count_fully_while_conversions_are_few():
     assert weight[300:].sum() < 3.0 and np.allclose(weight[:300], 1.0)
 
 
+def test_pooling_settles_clicks_as_losses_once_conversions_are_many():
+    few = [REWARDS["converted"]] * 10 + [REWARDS["clicked"]] * 20
+    won, _ = graded(few, negative_weight=1.0, settle_weak=True)
+    assert won.sum() == 30  # while conversions are few, a click still helps
+    many = [REWARDS["converted"]] * 30 + [REWARDS["clicked"]] * 20
+    many += [REWARDS["bounced"]] * 5
+    won, weight = graded(many, negative_weight=1.0, settle_weak=True)
+    assert won.sum() == 30 and not won[30:].any()
+    assert np.allclose(weight, 1.0)  # a click is a loss like a bounce
+
+
 def test_arrival_does_not_change_a_fit_without_a_previous_version():
     samples = stream(200, seed=2)
     plain = [replace(s, arrival=0) for s in samples]
