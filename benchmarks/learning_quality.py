@@ -30,6 +30,7 @@ the acceptance run; develop on other seeds (--seeds 1-3).
 
     python benchmarks/learning_quality.py [--seeds 1001-1020] [--scenarios a,b]
         [--sizes 0,30,300,1000] [--targets 1] [--json] [--report-only]
+    python benchmarks/learning_quality.py --merge seed1001.json seed1002.json ...
 
 Exits 1 when an acceptance check fails, unless --report-only.
 """
@@ -171,6 +172,12 @@ def summary(values: list) -> dict | None:
 def run_scenario(scenario: str, seeds, sizes=OWN_SIZES, targets: int = 1) -> dict:
     """A scenario over seeds: mean ± SE of each figure, seed by seed."""
     worlds = [run_world(scenario, seed, sizes, targets) for seed in seeds]
+    return summarise(scenario, seeds, sizes, worlds)
+
+
+def summarise(scenario: str, seeds, sizes, worlds: list[dict]) -> dict:
+    """The scenario's figures from its worlds' (one per seed, as run_world
+    returns them, kept under "worlds" so runs of other seeds can be merged)."""
     by_size = {}
     for n in sizes:
         per_seed = {k: [w["auc"][n][k] for w in worlds] for k in KINDS}
@@ -195,6 +202,7 @@ def run_scenario(scenario: str, seeds, sizes=OWN_SIZES, targets: int = 1) -> dic
     return {
         "scenario": scenario,
         "seeds": list(seeds),
+        "worlds": worlds,
         "by_own_outcomes": by_size,
         "newcomer": {
             "methods": sorted({m for d in new for m in d["method"]}),
@@ -271,6 +279,20 @@ def checks(report: dict) -> list[tuple[str, bool, str]]:
     return found
 
 
+def merged(runs: list[dict]) -> dict:
+    """One report from runs of different seeds (their --json output)."""
+    seeds = [seed for run in runs for seed in run["seeds"]]
+    names = list(runs[0]["scenarios"])
+    scenarios = {}
+    for name in names:
+        worlds = [w for run in runs for w in run["scenarios"][name]["worlds"]]
+        sizes = [int(n) for n in runs[0]["scenarios"][name]["by_own_outcomes"]]
+        for world in worlds:  # JSON keys are strings
+            world["auc"] = {int(n): row for n, row in world["auc"].items()}
+        scenarios[name] = summarise(name, seeds, sizes, worlds)
+    return {"seeds": seeds, "scenarios": scenarios}
+
+
 def parse_list(text: str) -> list[int]:
     """'1-7' or '1,3,5' (or a mix: '1-3,7') as a list of integers."""
     found: list[int] = []
@@ -290,17 +312,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report-only", action="store_true", help="exit 0 even when a check fails"
     )
+    parser.add_argument(
+        "--merge", nargs="+", metavar="JSON", help="report runs of other seeds (--json)"
+    )
     args = parser.parse_args(argv)
     seeds = parse_list(args.seeds)
     sizes = tuple(parse_list(args.sizes))
     started = time.perf_counter()
-    report = {
-        "seeds": seeds,
-        "scenarios": {
-            name: run_scenario(name, seeds, sizes, args.targets)
-            for name in args.scenarios.split(",")
-        },
-    }
+    if args.merge:
+        report = merged([json.loads(Path(f).read_text()) for f in args.merge])
+    else:
+        report = {
+            "seeds": seeds,
+            "scenarios": {
+                name: run_scenario(name, seeds, sizes, args.targets)
+                for name in args.scenarios.split(",")
+            },
+        }
     results = checks(report)
     report["checks"] = [
         {"name": n, "passed": bool(ok), "figures": f} for n, ok, f in results
