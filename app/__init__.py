@@ -42,7 +42,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_routes(app: Flask) -> None:
-    from app.web import api, config_api, hubspot, hubspot_webhooks, pages, uspacy
+    from app.web import (
+        api,
+        config_api,
+        hubspot,
+        hubspot_webhooks,
+        pages,
+        uspacy,
+        uspacy_webhooks,
+    )
     from app.web.errors import register_error_handlers, register_request_ids
 
     register_request_ids(app)
@@ -52,6 +60,7 @@ def _register_routes(app: Flask) -> None:
     app.register_blueprint(hubspot_webhooks.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(uspacy.bp)
+    app.register_blueprint(uspacy_webhooks.bp)
     register_error_handlers(app)
 
 

@@ -142,6 +142,7 @@ def build_services(settings: Mapping[str, Any], instance_path: str) -> Services:
             tasks,
             # One budget per portal, shared by every process through Redis.
             RateLimiter(USPACY_RATES, redis_url=settings["REDIS_URL"] or None),
+            outcomes=DealOutcomes(sessions, lead_keys, feedback),
             public_base_url=public_base_url(settings),
         )
     return Services(

@@ -23,6 +23,25 @@ FIELD_KEYS = ("score", "label", "top_factors", "explanation", "method", "scored_
 SIGNALS = ("converted", "bounced", "replied", "clicked")
 
 
+# A record that closes by itself (a lead in its funnel's won or lost stage) is
+# both the "deal" and its only "contact" of its outcome, under one id that
+# names its type: `read_deal` of an adapter that reports such records reads
+# "leads:101" as lead 101's stage.
+OWN_OUTCOME_SEPARATOR = ":"
+
+
+def own_outcome_id(object_type: str, record_id: str) -> str:
+    """The deal (and contact) id of a record's own outcome."""
+    return f"{object_type}{OWN_OUTCOME_SEPARATOR}{record_id}"
+
+
+def record_of(outcome_id: str) -> tuple[str, str]:
+    """(object type, record id) a ledger contact id names: a contact, or a
+    record named by `own_outcome_id`."""
+    object_type, separator, record_id = outcome_id.partition(OWN_OUTCOME_SEPARATOR)
+    return (object_type, record_id) if separator else ("contacts", outcome_id)
+
+
 @dataclass(frozen=True, slots=True)
 class Tokens:
     """An account's OAuth tokens; `expires_at` is UTC-aware."""
@@ -199,6 +218,10 @@ class AccessTokens(Protocol):
 
 class CrmAccount(Protocol):
     """One installed CRM account, as the services use it."""
+
+    # Our object types this CRM's records are scored as, in the order a
+    # backfill walks them (HubSpot: contacts; Uspacy: leads, then contacts).
+    scored_types: tuple[str, ...]
 
     def ensure_fields(self) -> FieldSetup:
         """Create our field group and fields where missing (idempotent)."""

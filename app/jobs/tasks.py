@@ -112,17 +112,44 @@ def register_tasks(services: Services) -> None:
             if not uspacy.backfill(account_pk, pages=10):
                 queue.enqueue("uspacy_backfill_account", account_pk=account_pk)
 
+        @huey.task(retries=2, retry_delay=10, name="uspacy_sync_account")
+        def uspacy_sync_account(account_pk: int) -> None:
+            # A wake-up call: the inbox says what to do; more waiting → go again.
+            result = uspacy.sync(account_pk)
+            if result.events and not result.retry_later:
+                queue.enqueue("uspacy_sync_account", account_pk=account_pk)
+
+        @huey.task(retries=2, retry_delay=60, name="uspacy_rescore_account")
+        def uspacy_rescore_account(account_pk: int) -> None:
+            uspacy.rescore(account_pk)
+
         @huey.periodic_task(crontab(minute="*"), name="uspacy_sweep_backfills")
         def uspacy_sweep_backfills() -> None:
-            # Re-queues backfills whose wake-up was lost.
+            # Re-queues backfills and drains whose wake-up was lost, and
+            # rescores portals whose weights moved.
             for account_pk in uspacy.unfinished_backfills():
                 queue.enqueue("uspacy_backfill_account", account_pk=account_pk)
+            for name, arguments in uspacy.pending_work():
+                queue.enqueue(name, **arguments)
+
+        @huey.periodic_task(crontab(minute="13", hour="2"), name="uspacy_rescore_daily")
+        def uspacy_rescore_daily() -> None:
+            # Recency decays with the calendar: every record, once a day.
+            for account_pk in uspacy.installed_pks():
+                queue.enqueue("uspacy_rescore_account", account_pk=account_pk)
+
+        @huey.periodic_task(crontab(minute="37", hour="3"), name="uspacy_reconcile")
+        def uspacy_reconcile() -> None:
+            # Lost webhooks send no event: every lead and contact is read daily.
+            uspacy.reconcile_all()
 
         @huey.periodic_task(crontab(minute="59", hour="4"), name="uspacy_purge")
         def uspacy_purge() -> None:
             uspacy.purge_uninstalled(services.uninstall_purge_days)
 
         queue.register("uspacy_backfill_account", uspacy_backfill_account)
+        queue.register("uspacy_sync_account", uspacy_sync_account)
+        queue.register("uspacy_rescore_account", uspacy_rescore_account)
 
     outbox = services.outbox
     if outbox is not None:

@@ -65,6 +65,9 @@ class CrmAccount(Base):
     )
     # registered | confirmed | needs_admin (the CRM let only its admin add it).
     webhook_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    # The CRM user the app acts as (Uspacy: the app's bot user): changes it
+    # made are our own writes coming back, not work.
+    app_user_id: Mapped[str | None] = mapped_column(String(32), default=None)
     # Our fields' codes per object type, as the CRM returned them.
     field_codes: Mapped[dict[str, dict[str, str]] | None] = mapped_column(
         JSON, default=None

@@ -55,6 +55,8 @@ DEAL_PROPERTIES = ["dealstage", "pipeline", "closedate"]
 class HubSpotAccount:
     """One HubSpot portal, reached with the tokens the services keep for it."""
 
+    scored_types: tuple[str, ...] = ("contacts",)
+
     def __init__(
         self,
         config: HubSpotConfig,

@@ -28,6 +28,8 @@ from app.crm.base import (
     RecordRef,
     ScoreWrite,
     WriteFailure,
+    own_outcome_id,
+    record_of,
 )
 from app.crm.ratelimit import AccountLimit, RateLimiter
 from app.crm.retry import OnCall
@@ -62,6 +64,8 @@ class UspacyAccount:
     lacks reads as absent. `field_codes` are our fields' codes per object type
     as `ensure_fields` found them (the codes we ask for by default).
     """
+
+    scored_types: tuple[str, ...] = SCORED_TYPES
 
     def __init__(
         self,
@@ -146,19 +150,21 @@ class UspacyAccount:
         return send_scores(self._api, writes, self._codes)
 
     def read_deal(self, deal_id: str) -> Deal | None:
-        """A deal's stage, classified won / lost / open, and its contacts."""
-        clean_id = values.record_id(deal_id)
-        if clean_id is None:
+        """A deal's stage, classified won / lost / open, and its contacts; for
+        `own_outcome_id("leads", id)`, the lead's own stage in its funnel (the
+        lead is its only "contact")."""
+        kind, raw_id = record_of(deal_id)
+        kind = "deals" if kind == "contacts" else kind
+        clean_id = values.record_id(raw_id)
+        if clean_id is None or kind not in ("deals", "leads"):
             return None
-        path = contract.RECORD_PATH.format(kind="deals", record_id=clean_id)
+        path = contract.RECORD_PATH.format(kind=kind, record_id=clean_id)
         try:
             record = unwrapped(self._api.call("GET", path))
         except errors.NotFound:
             return None
         stage_id = record.get(contract.STAGE_KEY)
-        stage = self._funnels.stage(
-            "deals", stage_id, lambda: self._funnel_rows("deals")
-        )
+        stage = self._funnels.stage(kind, stage_id, lambda: self._funnel_rows(kind))
         outcome = outcome_of(
             stage.code if stage else None, record.get(contract.STATUS_KEY)
         )
@@ -170,6 +176,9 @@ class UspacyAccount:
             for item in contacts[:MAX_DEAL_CONTACTS]
             if isinstance(item, dict) and (found := values.record_id(item.get("id")))
         )
+        if kind == "leads":
+            clean_id = own_outcome_id(kind, clean_id)
+            contact_ids = {clean_id: None}
         return Deal(
             deal_id=clean_id,
             stage_id=values.record_id(stage_id) or "",
@@ -196,13 +205,15 @@ class UspacyAccount:
         except AccessRevoked:
             return
 
-    def ensure_webhook(self, url: str | None = None) -> webhooks.WebhookSetup:
-        """Register our webhook (to `url`, else the adapter's `webhook_url`);
-        ScopeMissing when the portal lets only admins manage webhooks."""
+    def ensure_webhook(
+        self, url: str | None = None, events: webhooks.Events = webhooks.EVENTS
+    ) -> webhooks.WebhookSetup:
+        """Register our webhook (to `url`, else the adapter's `webhook_url`) for
+        `events`; ScopeMissing when the portal lets only admins manage webhooks."""
         target = url or self._webhook_url
         if not target:
             raise ValueError("no webhook URL for this portal")
-        return webhooks.ensure_webhook(self._api, target)
+        return webhooks.ensure_webhook(self._api, target, events)
 
     def confirm_webhook(self, validation_link: str) -> None:
         """Fetch the validation link Uspacy posted to our webhook URL, so the

@@ -145,6 +145,9 @@ WEBHOOK_EVENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("contacts", ("create", "update")),
     ("deals", ("updateStage",)),
 )
+# With lead outcomes: leads moved in their funnel (a stage move is not an
+# `update`), listed on their own so a webhook made without them is told apart.
+OUTCOME_WEBHOOK_EVENTS = (*WEBHOOK_EVENTS, ("leads", ("updateStage",)))
 # ASSUMED (§9.3): a new webhook works only after the validation link it posts
 # to us is fetched; the link carries its own token and needs no Bearer. We
 # fetch it only on the portal's own host.

@@ -1,7 +1,7 @@
 """The portal's outgoing webhook that tells us about changes, through
 `/company/v1/webhooks`: leads and contacts created or updated (score them) and
 deals moved to another stage (an outcome to learn from); the events are
-`contract.WEBHOOK_EVENTS`.
+`contract.WEBHOOK_EVENTS` unless the caller names others.
 
 One webhook per portal, pointed at the portal's own secret URL; registering is
 idempotent (a webhook with our URL and every event we need is kept, one missing
@@ -22,6 +22,7 @@ from app.crm.uspacy.errors import NotFound
 from app.crm.uspacy.portal import PortalApi, unwrapped
 
 EVENTS = contract.WEBHOOK_EVENTS
+Events = tuple[tuple[str, tuple[str, ...]], ...]
 PAGE_SIZE = 50
 MAX_PAGES = 20
 
@@ -36,7 +37,7 @@ class WebhookSetup:
     confirmed: bool
 
 
-def events_body() -> list[dict[str, Any]]:
+def events_body(events: Events = EVENTS) -> list[dict[str, Any]]:
     """The `events` of our webhook as Uspacy's create call takes them."""
     return [
         {
@@ -45,13 +46,13 @@ def events_body() -> list[dict[str, Any]]:
             "table_name": table,
             "actions": list(actions),
         }
-        for table, actions in EVENTS
+        for table, actions in events
     ]
 
 
-def covers(webhook: dict[str, Any]) -> bool:
+def covers(webhook: dict[str, Any], events: Events = EVENTS) -> bool:
     """Whether a webhook delivers every event we listen to."""
-    wanted = {(table, action) for table, actions in EVENTS for action in actions}
+    wanted = {(table, action) for table, actions in events for action in actions}
     for event in webhook.get("events") or []:
         if not isinstance(event, dict):
             continue
@@ -79,13 +80,13 @@ def listed(api: PortalApi) -> Iterator[dict[str, Any]]:
             return
 
 
-def ensure_webhook(api: PortalApi, url: str) -> WebhookSetup:
+def ensure_webhook(api: PortalApi, url: str, events: Events = EVENTS) -> WebhookSetup:
     """Our webhook pointed at `url`, registered where missing or incomplete."""
     for webhook in listed(api):
         webhook_id = values.record_id(webhook.get("id"))
         if webhook.get("url") != url or webhook_id is None:
             continue
-        if not covers(webhook):
+        if not covers(webhook, events):
             _delete(api, webhook_id)
             continue
         if webhook.get("active") is False:
@@ -100,7 +101,7 @@ def ensure_webhook(api: PortalApi, url: str) -> WebhookSetup:
             "name": contract.WEBHOOK_NAME,
             "url": url,
             "active": True,
-            "events": events_body(),
+            "events": events_body(events),
         },
     )
     made = unwrapped(answer) if isinstance(answer, dict) else answer

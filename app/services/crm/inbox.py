@@ -1,5 +1,7 @@
-"""The HubSpot inbox: delivered webhook events stored once each, per installed
-portal, for the sync worker — the intake half of "acknowledge fast, work later".
+"""The inbox: delivered webhook events stored once each, per installed account,
+for the sync worker — the intake half of "acknowledge fast, work later".
+`EventInbox.store` takes any CRM's events for one account (`InboxEvent`);
+`HubSpotInbox.accept` first finds the portal of each HubSpot event.
 
 One request is one transaction: events of portals that are not installed and
 echoes of our own writes are dropped, the rest inserted with ON CONFLICT DO
@@ -38,6 +40,19 @@ _INSERTS: dict[str, Callable[..., Insert]] = {
     "sqlite": sqlite.insert,
     "postgresql": postgresql.insert,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEvent:
+    """One event as the inbox stores it (HubSpot's IncomingEvent has these too):
+    `kind` says what the worker does with it, e.g. record.change."""
+
+    kind: str
+    object_type: str
+    object_id: str | None
+    occurred_at: datetime
+    dedupe_key: str  # at most 64 characters, unique per account
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +112,86 @@ class PortalCache:
             del entries[next(iter(entries))]  # the oldest insertion
 
 
-class HubSpotInbox:
+class EventInbox:
+    """Stores one account's events, once each, and wakes its sync task."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        tasks: TaskQueue,
+        *,
+        wake_task: str = WAKE_TASK,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._tasks = tasks
+        self._wake_task = wake_task
+        self._clock = clock
+        self._statements: dict[str, _CompiledInsert] = {}
+
+    def store(self, account_pk: int, events: Sequence[Any]) -> AcceptResult:
+        """Store the account's new events (each like `InboxEvent`); a dedupe key
+        seen before stores nothing. Nothing is dropped here."""
+        new = {(account_pk, event.dedupe_key): event for event in reversed(events)}
+        if not new:
+            return AcceptResult(0, 0, 0)
+        stored_in = self._insert(new)
+        stored = sum(stored_in.values())
+        self._wake(stored_in)
+        return AcceptResult(stored, len(events) - stored, 0)
+
+    def _insert(self, new: dict[tuple[int, str], Any]) -> dict[int, int]:
+        """Insert in one transaction; returns the new rows per account pk.
+
+        Rows go in key order, so concurrent deliveries of the same events lock
+        in the same order (PostgreSQL would otherwise deadlock them). The
+        statement is SQLAlchemy's dialect insert compiled once and run as one
+        driver-level executemany: per-row parameter handling in SQLAlchemy
+        would cost more than the insert itself.
+        """
+        stored: dict[int, int] = {}
+        now = self._clock()
+        with self._sessions.begin() as session:
+            connection = session.connection()
+            insert = self._statement(connection.dialect)
+            by_account: dict[int, list[Any]] = {}
+            for key in sorted(new):
+                by_account.setdefault(key[0], []).append(new[key])
+            for pk, events in by_account.items():
+                result = connection.exec_driver_sql(
+                    insert.sql, insert.parameters(pk, events, now)
+                )
+                if result.rowcount > 0:
+                    stored[pk] = result.rowcount
+        return stored
+
+    def _statement(self, dialect: Dialect) -> "_CompiledInsert":
+        compiled = self._statements.get(dialect.name)
+        if compiled is None:
+            compiled = _CompiledInsert(dialect)
+            self._statements[dialect.name] = compiled
+        return compiled
+
+    def _wake(self, stored_in: Mapping[int, int]) -> None:
+        """Queue one sync per portal with new events, if that task exists yet."""
+        tasks = self._tasks
+        # The job queue tells its registered names (app/queue.py); until the
+        # sync task exists, a wake-up would only log an error per request.
+        registered = getattr(tasks, "tasks", None)
+        if registered is not None and self._wake_task not in registered:
+            return
+        for pk in sorted(stored_in):
+            try:
+                tasks.enqueue(self._wake_task, account_pk=pk)
+            except Exception as error:  # the stored events are safe; the sweep retries
+                log.warning(
+                    "could not wake the sync of account %s: %s",
+                    pk,
+                    type(error).__name__,
+                )
+
+
+class HubSpotInbox(EventInbox):
     """Accepts verified webhook events into the inbox table."""
 
     def __init__(
@@ -109,12 +203,9 @@ class HubSpotInbox:
         portals: PortalCache | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._sessions = sessions
-        self._tasks = tasks
+        super().__init__(sessions, tasks, clock=clock)
         self._app_id = app_id
         self._portals = portals or PortalCache()
-        self._clock = clock
-        self._statements: dict[str, _CompiledInsert] = {}
 
     def accept(self, events: Sequence[IncomingEvent]) -> AcceptResult:
         """Store each new event once; returns the counts."""
@@ -153,56 +244,6 @@ class HubSpotInbox:
             found.update(answers)
         return found
 
-    def _insert(self, new: dict[tuple[int, str], IncomingEvent]) -> dict[int, int]:
-        """Insert in one transaction; returns the new rows per account pk.
-
-        Rows go in key order, so concurrent deliveries of the same events lock
-        in the same order (PostgreSQL would otherwise deadlock them). The
-        statement is SQLAlchemy's dialect insert compiled once and run as one
-        driver-level executemany: per-row parameter handling in SQLAlchemy
-        would cost more than the insert itself.
-        """
-        stored: dict[int, int] = {}
-        now = self._clock()
-        with self._sessions.begin() as session:
-            connection = session.connection()
-            insert = self._statement(connection.dialect)
-            by_account: dict[int, list[IncomingEvent]] = {}
-            for key in sorted(new):
-                by_account.setdefault(key[0], []).append(new[key])
-            for pk, events in by_account.items():
-                result = connection.exec_driver_sql(
-                    insert.sql, insert.parameters(pk, events, now)
-                )
-                if result.rowcount > 0:
-                    stored[pk] = result.rowcount
-        return stored
-
-    def _statement(self, dialect: Dialect) -> "_CompiledInsert":
-        compiled = self._statements.get(dialect.name)
-        if compiled is None:
-            compiled = _CompiledInsert(dialect)
-            self._statements[dialect.name] = compiled
-        return compiled
-
-    def _wake(self, stored_in: Mapping[int, int]) -> None:
-        """Queue one sync per portal with new events, if that task exists yet."""
-        tasks = self._tasks
-        # The job queue tells its registered names (app/queue.py); until the
-        # sync task exists, a wake-up would only log an error per request.
-        registered = getattr(tasks, "tasks", None)
-        if registered is not None and WAKE_TASK not in registered:
-            return
-        for pk in sorted(stored_in):
-            try:
-                tasks.enqueue(WAKE_TASK, account_pk=pk)
-            except Exception as error:  # the stored events are safe; the sweep retries
-                log.warning(
-                    "could not wake the sync of account %s: %s",
-                    pk,
-                    type(error).__name__,
-                )
-
 
 class _CompiledInsert:
     """INSERT … ON CONFLICT (account_pk, dedupe_key) DO NOTHING for one dialect.
@@ -234,9 +275,7 @@ class _CompiledInsert:
         }
         self._convert["payload"] = _json_text
 
-    def parameters(
-        self, pk: int, events: Sequence[IncomingEvent], now: datetime
-    ) -> list[Any]:
+    def parameters(self, pk: int, events: Sequence[Any], now: datetime) -> list[Any]:
         """The rows of one account's new events, in the driver's form."""
         convert = self._convert
         shared = {

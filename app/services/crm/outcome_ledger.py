@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from app.crm.base import SIGNALS, CrmContact
+from app.crm.base import SIGNALS, CrmContact, RecordRef
 from app.models import Client
 from app.models.crm import CrmAccount as AccountRow
 from app.models.outcomes import CrmContactOutcome, CrmDealContact
@@ -212,7 +212,7 @@ def record_new_signals(
     feedback: FeedbackRecorder,
     account_pk: int,
     client_id: str,
-    lead_key: Callable[[str], str],
+    lead_key: Callable[[RecordRef], str],
     contacts: Sequence[CrmContact],
     at: datetime,
 ) -> None:
@@ -225,14 +225,14 @@ def record_new_signals(
         return
     stored = _stored_signals(sessions, account_pk, showing)
     for contact in showing:
-        before = stored.get(contact.ref.record_id)
+        before = stored.get(contact.ref)
         if before is None:
             continue
         for signal in SIGNALS:
             if signal in contact.signals and signal not in before:
                 try:
                     feedback.record_outcome(
-                        client_id, lead_key(contact.ref.record_id), signal, at=at
+                        client_id, lead_key(contact.ref), signal, at=at
                     )
                 except Unavailable:
                     raise
@@ -251,19 +251,21 @@ def stored_signals_after(
 
 def _stored_signals(
     sessions: sessionmaker[Session], account_pk: int, contacts: Sequence[CrmContact]
-) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    object_type = contacts[0].ref.object_type
-    ids = [c.ref.record_id for c in contacts]
+) -> dict[RecordRef, set[str]]:
+    found: dict[RecordRef, set[str]] = {}
+    by_type: dict[str, list[str]] = {}
+    for contact in contacts:
+        by_type.setdefault(contact.ref.object_type, []).append(contact.ref.record_id)
     with sessions() as session:
-        for start in range(0, len(ids), CHUNK):
-            rows = session.execute(
-                select(CrmRecord.record_id, CrmRecord.signals).where(
-                    CrmRecord.account_pk == account_pk,
-                    CrmRecord.object_type == object_type,
-                    CrmRecord.record_id.in_(ids[start : start + CHUNK]),
+        for object_type, ids in by_type.items():
+            for start in range(0, len(ids), CHUNK):
+                rows = session.execute(
+                    select(CrmRecord.record_id, CrmRecord.signals).where(
+                        CrmRecord.account_pk == account_pk,
+                        CrmRecord.object_type == object_type,
+                        CrmRecord.record_id.in_(ids[start : start + CHUNK]),
+                    )
                 )
-            )
-            for record_id, signals in rows:
-                found[record_id] = set(signals or ())
+                for record_id, signals in rows:
+                    found[RecordRef(object_type, record_id)] = set(signals or ())
     return found

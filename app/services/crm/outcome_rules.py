@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.crm.base import Deal
+from app.crm.base import Deal, own_outcome_id
 from app.crm.hubspot.deals import StageBook
 from app.models.outcomes import LOST, WON
 from app.services.errors import InvalidInput
@@ -49,8 +49,10 @@ def deal_ids_of(kind: str, object_id: str | None, payload: Any) -> list[str]:
         others = merged[:100] if isinstance(merged, list) else []
         ids = _ids(object_id) + [i for raw in others for i in _ids(raw)]
         return list(dict.fromkeys(ids))
-    if kind in ("deal.deletion", "deal.restore"):
+    if kind in ("deal.deletion", "deal.restore", "deal.stageChange"):
         return _ids(object_id)
+    if kind == "lead.stageChange":
+        return [own_outcome_id("leads", i) for i in _ids(object_id)]
     return []
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.crm.base import CrmAccount, CrmError, Deal
+from app.crm.base import CrmAccount, CrmError, Deal, record_of
 from app.models.base import utcnow
 from app.models.sync import DONE, CrmEvent
 from app.services.crm.event_claims import claim_due, retry_events
@@ -65,6 +65,9 @@ DEAL_KINDS = (
     "deal.restore",
     "deal.merge",
 )
+# Stage moves, for CRMs that report them as such: a deal's (its contacts' outcome)
+# and a lead's (its own outcome, in its funnel).
+STAGE_KINDS = ("deal.stageChange", "lead.stageChange")
 MAX_EVENTS = 200  # claimed per drain
 MAX_DEALS = 100  # read per drain
 NOT_SCORED = "not scored before the outcome: no feedback"
@@ -150,7 +153,11 @@ class DealOutcomes:
     def _claim(self, account_pk: int) -> list[_Event]:
         with self._sessions.begin() as session:
             claimed = claim_due(
-                session, account_pk, DEAL_KINDS, MAX_EVENTS, self._clock()
+                session,
+                account_pk,
+                (*DEAL_KINDS, *STAGE_KINDS),
+                MAX_EVENTS,
+                self._clock(),
             )
         return [
             _Event(e.id, deal_ids_of(e.kind, e.object_id, e.payload), e.occurred_at)
@@ -224,7 +231,7 @@ class DealOutcomes:
     ) -> ClosedDeal | None:
         """Make the feedback say what `decided` says; what is recorded now."""
         key = self._keys.for_crm_record(
-            account.crm, account.account_id, "contacts", contact_id
+            account.crm, account.account_id, *record_of(contact_id)
         )
         followed = None
         if decided is not None:

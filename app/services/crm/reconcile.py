@@ -40,6 +40,8 @@ BATCH = 100
 # Batch reads of unseen records per run, like the pages of a backfill run.
 SWEEP_BATCHES = 10
 CONTACTS = "contacts"
+# Between an object type and its own cursor, in a walk over several types.
+TYPE_SEPARATOR = "|"
 
 
 def walking(state: CrmSync) -> bool:
@@ -52,6 +54,32 @@ def walk_finished() -> ColumnElement[bool]:
     """`not walking(state)`, as SQL over crm_sync."""
     started, finished = CrmSync.backfill_started_at, CrmSync.backfill_finished_at
     return and_(finished.is_not(None), or_(started.is_(None), started <= finished))
+
+
+def split_cursor(cursor: str | None, types: Sequence[str]) -> tuple[str, str | None]:
+    """(object type, that type's own cursor) of a walk's stored cursor. An
+    adapter scoring one type keeps its own cursor as it is; over several, the
+    cursor is `<type>|<its cursor>` (nothing after the bar: the type's start)."""
+    if len(types) == 1:
+        return types[0], cursor
+    if cursor is None:
+        return types[0], None
+    object_type, _, inner = cursor.partition(TYPE_SEPARATOR)
+    if object_type not in types:
+        raise ValueError(f"cursor names no type this CRM scores: {object_type!r}")
+    return object_type, inner or None
+
+
+def joined_cursor(
+    object_type: str, following: str | None, types: Sequence[str]
+) -> str | None:
+    """The stored cursor after a page of `object_type` (None: the walk is over)."""
+    if len(types) == 1:
+        return following
+    if following is not None:
+        return f"{object_type}{TYPE_SEPARATOR}{following}"
+    position = types.index(object_type) + 1
+    return f"{types[position]}{TYPE_SEPARATOR}" if position < len(types) else None
 
 
 class ContactWalks(Rescoring):
@@ -119,61 +147,80 @@ class ContactWalks(Rescoring):
         read once more; those the CRM no longer has are forgotten. True when
         none is left, False when the run's budget ran out first."""
         for _ in range(SWEEP_BATCHES):
-            with self._sessions() as session:
-                unseen = list(
-                    session.scalars(
-                        select(CrmRecord.record_id)
-                        .where(
-                            CrmRecord.account_pk == account_pk,
-                            CrmRecord.object_type == CONTACTS,
-                            CrmRecord.read_at < since,
+            unseen: list[str] = []
+            for object_type in crm.scored_types:
+                with self._sessions() as session:
+                    unseen = list(
+                        session.scalars(
+                            select(CrmRecord.record_id)
+                            .where(
+                                CrmRecord.account_pk == account_pk,
+                                CrmRecord.object_type == object_type,
+                                CrmRecord.read_at < since,
+                            )
+                            .order_by(CrmRecord.record_id)
+                            .limit(BATCH)
                         )
-                        .order_by(CrmRecord.record_id)
-                        .limit(BATCH)
                     )
-                )
+                if unseen:
+                    break
             if not unseen:
                 return True
-            read_at = self._clock()
-            found = crm.read_contacts([RecordRef(CONTACTS, rid) for rid in unseen])
-            if fresh := self._not_newer(account_pk, found, read_at):
-                self._score_and_write(account_pk, crm, fresh, [])
-            present = {contact.ref.record_id for contact in found}
-            with self._sessions.begin() as session:
-                # Seen now, even where the write failed again: the sweep ends.
-                session.execute(
-                    update(CrmRecord)
-                    .where(
-                        CrmRecord.account_pk == account_pk,
-                        CrmRecord.object_type == CONTACTS,
-                        CrmRecord.record_id.in_(present),
-                        CrmRecord.read_at < since,
-                    )
-                    .values(read_at=self._clock())
-                    .execution_options(synchronize_session=False)
-                )
-                gone = [rid for rid in unseen if rid not in present]
-                if gone:
-                    self._forget_records(session, account_pk, gone)
+            self._sweep(account_pk, crm, since, object_type, unseen)
         return False
 
-    def _forget_records(
-        self, session: Session, account_pk: int, record_ids: list[str]
+    def _sweep(
+        self,
+        account_pk: int,
+        crm: CrmAccount,
+        since: datetime,
+        object_type: str,
+        unseen: list[str],
     ) -> None:
-        """Delete deleted contacts' rows, score history and snapshots (feedback
+        """Read unseen records of one type again; forget those gone."""
+        read_at = self._clock()
+        found = crm.read_contacts([RecordRef(object_type, rid) for rid in unseen])
+        if fresh := self._not_newer(account_pk, found, read_at):
+            self._score_and_write(account_pk, crm, fresh, [])
+        present = {contact.ref.record_id for contact in found}
+        with self._sessions.begin() as session:
+            # Seen now, even where the write failed again: the sweep ends.
+            session.execute(
+                update(CrmRecord)
+                .where(
+                    CrmRecord.account_pk == account_pk,
+                    CrmRecord.object_type == object_type,
+                    CrmRecord.record_id.in_(present),
+                    CrmRecord.read_at < since,
+                )
+                .values(read_at=self._clock())
+                .execution_options(synchronize_session=False)
+            )
+            gone = [rid for rid in unseen if rid not in present]
+            if gone:
+                self._forget_records(session, account_pk, gone, object_type)
+
+    def _forget_records(
+        self,
+        session: Session,
+        account_pk: int,
+        record_ids: list[str],
+        object_type: str = CONTACTS,
+    ) -> None:
+        """Delete deleted records' rows, score history and snapshots (feedback
         stays: an outcome without an identity still teaches)."""
         account = session.get(AccountRow, account_pk)
         if account is None:
             return
         for record_id in record_ids:
             key = self._keys.for_crm_record(
-                account.crm, account.account_id, CONTACTS, record_id
+                account.crm, account.account_id, object_type, record_id
             )
             forget_lead(session, account.client_id, key)
         session.execute(
             delete(CrmRecord).where(
                 CrmRecord.account_pk == account_pk,
-                CrmRecord.object_type == CONTACTS,
+                CrmRecord.object_type == object_type,
                 CrmRecord.record_id.in_(record_ids),
             )
         )

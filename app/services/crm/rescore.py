@@ -6,7 +6,7 @@ label, top factors or explanation move are written.
 
 from collections.abc import Iterator
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.crm.base import CrmAccount, CrmContact, RecordRef, StoredScore
@@ -45,22 +45,34 @@ class Rescoring(ContactScoring):
             return session.scalars(query.limit(1)).first() is not None
 
     def _stored_batches(self, account_pk: int) -> Iterator[list[CrmContact]]:
-        after = ""
+        after = ("", "")
         while True:
             with self._sessions() as session:
                 records = _page(session, account_pk, after)
             if not records:
                 return
-            after = records[-1].record_id
+            after = (records[-1].record_id, records[-1].object_type)
             yield [_as_contact(record) for record in records]
 
 
-def _page(session: Session, account_pk: int, after: str) -> list[CrmRecord]:
+def _page(session: Session, account_pk: int, after: tuple[str, str]) -> list[CrmRecord]:
+    """The next batch in (record id, object type) order: records of two types
+    may share an id."""
+    record_id, object_type = after
     return list(
         session.scalars(
             select(CrmRecord)
-            .where(CrmRecord.account_pk == account_pk, CrmRecord.record_id > after)
-            .order_by(CrmRecord.record_id)
+            .where(
+                CrmRecord.account_pk == account_pk,
+                or_(
+                    CrmRecord.record_id > record_id,
+                    and_(
+                        CrmRecord.record_id == record_id,
+                        CrmRecord.object_type > object_type,
+                    ),
+                ),
+            )
+            .order_by(CrmRecord.record_id, CrmRecord.object_type)
             .limit(BATCH)
         )
     )

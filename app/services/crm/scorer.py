@@ -79,7 +79,7 @@ class ContactScoring:
                 self._feedback,
                 account_pk,
                 config.client_id,
-                lambda record_id: self._lead_key(account, record_id),
+                lambda ref: self._lead_key(account, ref),
                 [s.contact for s in kept],
                 now,
             )
@@ -93,7 +93,7 @@ class ContactScoring:
                     item,
                     config.version,
                     fingerprint,
-                    known.get(item.write.ref.record_id),
+                    known.get(item.write.ref),
                     read_now,
                 )
             record_scores(
@@ -101,7 +101,7 @@ class ContactScoring:
                 [
                     ScoredLead(
                         config.client_id,
-                        self._lead_key(account, s.write.ref.record_id),
+                        self._lead_key(account, s.write.ref),
                         s.values,
                         s.write.score,
                         s.label,
@@ -115,23 +115,26 @@ class ContactScoring:
                 self._settle(session, event_ids, retry, failures, now)
         return len(writes) - len(failures), retry
 
-    def _lead_key(self, account: AccountRow, record_id: str) -> str:
+    def _lead_key(self, account: AccountRow, ref: RecordRef) -> str:
+        """A record's key in score history and feedback: its type is part of it
+        (a CRM may number leads and contacts each from 1)."""
         return self._keys.for_crm_record(
-            account.crm, account.account_id, "contacts", record_id
+            account.crm, account.account_id, ref.object_type, ref.record_id
         )
 
     def _settle(self, session, event_ids, retry, failures, now) -> None:  # type: ignore[no-untyped-def]
-        retry_ids = {ref.record_id for ref in retry}
-        reasons = {f.ref.record_id: f.reason for f in failures}
+        retry_refs = set(retry)
+        reasons = {f.ref: f.reason for f in failures}
         for event in session.scalars(
             select(CrmEvent).where(CrmEvent.id.in_(event_ids))
         ):
-            if event.object_id in retry_ids:
+            ref = RecordRef(event.object_type, event.object_id or "")
+            if ref in retry_refs:
                 event.next_attempt_at = now + timedelta(seconds=30)
-                event.last_error = reasons.get(event.object_id)
-            elif event.object_id in reasons:
+                event.last_error = reasons.get(ref)
+            elif ref in reasons:
                 event.status = FAILED
-                event.last_error = reasons[event.object_id]
+                event.last_error = reasons[ref]
             else:
                 event.status = DONE
 
@@ -207,18 +210,22 @@ def fingerprint_of(config: ClientConfig) -> int:
 
 def _records(
     session: Session, account_pk: int, refs: Sequence[RecordRef]
-) -> dict[str, CrmRecord]:
-    ids = [ref.record_id for ref in refs]
-    if not ids:
-        return {}
-    found = session.scalars(
-        select(CrmRecord).where(
-            CrmRecord.account_pk == account_pk,
-            CrmRecord.object_type == refs[0].object_type,
-            CrmRecord.record_id.in_(ids),
-        )
-    )
-    return {record.record_id: record for record in found}
+) -> dict[RecordRef, CrmRecord]:
+    """The stored rows of these records, one query per object type."""
+    by_type: dict[str, list[str]] = {}
+    for ref in refs:
+        by_type.setdefault(ref.object_type, []).append(ref.record_id)
+    found: dict[RecordRef, CrmRecord] = {}
+    for object_type, ids in by_type.items():
+        for record in session.scalars(
+            select(CrmRecord).where(
+                CrmRecord.account_pk == account_pk,
+                CrmRecord.object_type == object_type,
+                CrmRecord.record_id.in_(ids),
+            )
+        ):
+            found[RecordRef(object_type, record.record_id)] = record
+    return found
 
 
 def _remember(

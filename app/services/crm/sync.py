@@ -30,13 +30,23 @@ from app.models.sync import FAILED, PENDING, CrmEvent, CrmRecord, CrmSync
 from app.services.crm.contact_rows import drop_settled
 from app.services.crm.event_claims import CLAIM, retry_events
 from app.services.crm.overview import contacts_scored
-from app.services.crm.reconcile import ContactWalks, walk_finished, walking
+from app.services.crm.reconcile import (
+    ContactWalks,
+    joined_cursor,
+    split_cursor,
+    walk_finished,
+    walking,
+)
 from app.services.crm.scorer import iso_or_none, sync_state
 
 log = logging.getLogger(__name__)
 
 # Contact events whose effect is "read the contact again and rescore it".
 RESCORE_KINDS = ("contact.creation", "contact.propertyChange", "contact.restore")
+# The same for a record of any scored type (the event's object_type names it),
+# for CRMs whose events are not HubSpot's contact events.
+RECORD_KINDS = ("record.creation", "record.change")
+CLAIMED_KINDS = (*RESCORE_KINDS, *RECORD_KINDS)
 BATCH = 100
 
 
@@ -60,20 +70,23 @@ class RecordSync(ContactWalks):
         claimed = self._claim(account_pk, limit)
         if not claimed:
             return DrainResult(0, 0, 0, False)
-        ids = [event_id for event_id, _ in claimed]
-        wanted = list(dict.fromkeys(record_id for _, record_id in claimed if record_id))
+        ids = [event_id for event_id, _, _ in claimed]
+        wanted = list(
+            dict.fromkeys(RecordRef(kind, rid) for _, kind, rid in claimed if rid)
+        )
         try:
             contacts = self._read(crm, wanted)
             written, failed = self._score_and_write(account_pk, crm, contacts, ids)
         except CrmError as error:
             self._retry(ids, str(error), error.retryable)
             return DrainResult(len(ids), 0, 0, True)
-        if gone := set(wanted) - {contact.ref.record_id for contact in contacts}:
+        found = {contact.ref for contact in contacts}
+        if gone := {r.record_id for r in wanted if r not in found and _contact(r)}:
             with self._sessions.begin() as session:  # no row keeps their ids
                 drop_settled(session, ids, gone)
         return DrainResult(len(ids), len(contacts), written, bool(failed))
 
-    def _claim(self, account_pk: int, limit: int) -> list[tuple[int, str | None]]:
+    def _claim(self, account_pk: int, limit: int) -> list[tuple[int, str, str | None]]:
         now = self._clock()
         with self._sessions.begin() as session:
             # The account's claims take turns: this write holds its sync row
@@ -90,16 +103,16 @@ class RecordSync(ContactWalks):
             busy = select(CrmEvent.object_id).where(
                 CrmEvent.account_pk == account_pk,
                 CrmEvent.status == PENDING,
-                CrmEvent.kind.in_(RESCORE_KINDS),
+                CrmEvent.kind.in_(CLAIMED_KINDS),
                 CrmEvent.next_attempt_at > now,
                 CrmEvent.object_id.is_not(None),
             )
             due = session.execute(
-                select(CrmEvent.id, CrmEvent.object_id)
+                select(CrmEvent.id, CrmEvent.object_type, CrmEvent.object_id)
                 .where(
                     CrmEvent.account_pk == account_pk,
                     CrmEvent.status == PENDING,
-                    CrmEvent.kind.in_(RESCORE_KINDS),
+                    CrmEvent.kind.in_(CLAIMED_KINDS),
                     CrmEvent.next_attempt_at <= now,
                     or_(CrmEvent.object_id.is_(None), CrmEvent.object_id.not_in(busy)),
                 )
@@ -112,15 +125,12 @@ class RecordSync(ContactWalks):
                     .where(CrmEvent.id.in_([row[0] for row in due]))
                     .values(next_attempt_at=now + CLAIM, attempts=CrmEvent.attempts + 1)
                 )
-        return [(event_id, object_id) for event_id, object_id in due]
+        return [tuple(row) for row in due]  # type: ignore[misc]
 
-    def _read(self, crm: CrmAccount, record_ids: Sequence[str]) -> list[CrmContact]:
+    def _read(self, crm: CrmAccount, refs: Sequence[RecordRef]) -> list[CrmContact]:
         contacts: list[CrmContact] = []
-        for start in range(0, len(record_ids), BATCH):
-            refs = [
-                RecordRef("contacts", rid) for rid in record_ids[start : start + BATCH]
-            ]
-            contacts.extend(crm.read_contacts(refs))
+        for start in range(0, len(refs), BATCH):
+            contacts.extend(crm.read_contacts(refs[start : start + BATCH]))
         return contacts
 
     def _retry(self, event_ids: Sequence[int], reason: str, retryable: bool) -> None:
@@ -130,8 +140,10 @@ class RecordSync(ContactWalks):
     # -- backfill ----------------------------------------------------------------
 
     def backfill(self, account_pk: int, crm: CrmAccount, pages: int = 10) -> bool:
-        """Score up to `pages` more pages of the account's contacts; True when the
-        walk has reached the end or another run carries it on (reconcile.py)."""
+        """Score up to `pages` more pages of the account's records, of every
+        type the adapter scores, one type after the other; True when the walk
+        has reached the end or another run carries it on (reconcile.py)."""
+        types = crm.scored_types
         with self._sessions.begin() as session:
             state = sync_state(session, account_pk)
             if not walking(state):
@@ -140,12 +152,13 @@ class RecordSync(ContactWalks):
                 state.backfill_started_at = self._clock()
             cursor, started = state.backfill_cursor, state.backfill_started_at
         for _ in range(pages):
+            object_type, inner = split_cursor(cursor, types)
             read_at = self._clock()
-            page = crm.list_contacts("contacts", cursor, BATCH)
+            page = crm.list_contacts(object_type, inner, BATCH)
             self._score_and_write(
                 account_pk, crm, self._not_newer(account_pk, page.contacts, read_at), []
             )
-            following = page.next_cursor
+            following = joined_cursor(object_type, page.next_cursor, types)
             if following is None and not self._forget_unseen(account_pk, crm, started):
                 return False  # more to sweep: the next run lists this page again
             if not self._advance(
@@ -162,31 +175,38 @@ class RecordSync(ContactWalks):
     ) -> list[CrmContact]:
         """The page's contacts that no drain holds or read after this page: the
         drain's fresher read must not be overwritten by the walk's older one."""
-        ids = [contact.ref.record_id for contact in contacts]
-        if not ids:
-            return []
+        by_type: dict[str, list[str]] = {}
+        for contact in contacts:
+            by_type.setdefault(contact.ref.object_type, []).append(
+                contact.ref.record_id
+            )
+        held: set[RecordRef] = set()
         with self._sessions() as session:
-            held = set(
-                session.scalars(
-                    select(CrmEvent.object_id).where(
-                        CrmEvent.account_pk == account_pk,
-                        CrmEvent.status == PENDING,
-                        CrmEvent.kind.in_(RESCORE_KINDS),
-                        CrmEvent.object_id.in_(ids),
+            for object_type, ids in by_type.items():
+                held.update(
+                    RecordRef(object_type, record_id)
+                    for record_id in session.scalars(
+                        select(CrmEvent.object_id).where(
+                            CrmEvent.account_pk == account_pk,
+                            CrmEvent.status == PENDING,
+                            CrmEvent.kind.in_(CLAIMED_KINDS),
+                            CrmEvent.object_type == object_type,
+                            CrmEvent.object_id.in_(ids),
+                        )
                     )
                 )
-            )
-            held.update(
-                session.scalars(
-                    select(CrmRecord.record_id).where(
-                        CrmRecord.account_pk == account_pk,
-                        CrmRecord.object_type == "contacts",
-                        CrmRecord.record_id.in_(ids),
-                        CrmRecord.read_at > read_at,
+                held.update(
+                    RecordRef(object_type, record_id)
+                    for record_id in session.scalars(
+                        select(CrmRecord.record_id).where(
+                            CrmRecord.account_pk == account_pk,
+                            CrmRecord.object_type == object_type,
+                            CrmRecord.record_id.in_(ids),
+                            CrmRecord.read_at > read_at,
+                        )
                     )
                 )
-            )
-        return [c for c in contacts if c.ref.record_id not in held]
+        return [c for c in contacts if c.ref not in held]
 
     def status(self, account_pk: int) -> dict[str, object]:
         """Progress and health of the account's sync, for operators."""
@@ -263,3 +283,7 @@ class RecordSync(ContactWalks):
             state.backfill_total = None
             state.backfill_started_at = None
             state.backfill_finished_at = None
+
+
+def _contact(ref: RecordRef) -> bool:
+    return ref.object_type == "contacts"

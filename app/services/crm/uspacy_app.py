@@ -14,7 +14,8 @@ Tokens live one day and rotate their refresh token on every refresh
 new pair first); a periodic job refreshes those expiring within the hour,
 traffic or not (uspacy_tokens.py). A refresh Uspacy refuses marks the portal as
 needing a reinstall. Setup on install (fields, webhook, settings page) is in
-uspacy_setup.py.
+uspacy_setup.py, webhook intake in uspacy_events.py, drains, rescoring and
+outcomes in uspacy_sync.py.
 """
 
 import logging
@@ -32,6 +33,7 @@ from app.crm.retry import CallTally
 from app.crm.uspacy import tokens as uspacy_tokens
 from app.crm.uspacy.client import UspacyAccount
 from app.crm.uspacy.config import CRM, UspacyConfig
+from app.crm.uspacy.funnels import FunnelBook
 from app.crm.uspacy.install import (
     CallerRefused,
     bearer_token,
@@ -51,16 +53,20 @@ from app.services.crm.accounts import (
     purge_uninstalled,
     record_install,
 )
+from app.services.crm.inbox import EventInbox
+from app.services.crm.outcomes import DealOutcomes
 from app.services.crm.sync import RecordSync
 from app.services.crm.tokens import TokenRegistry
+from app.services.crm.uspacy_events import PortalEvents
 from app.services.crm.uspacy_setup import PortalSetup, SetupOutcome
+from app.services.crm.uspacy_sync import BACKFILL_TASK, SYNC_TASK, PortalSync
 from app.services.crm.uspacy_tokens import PortalTokens
 from app.services.errors import InvalidInput, NotAuthenticated, NotFound
 from app.services.tasks import TaskQueue
 
 log = logging.getLogger(__name__)
 
-BACKFILL_TASK = "uspacy_backfill_account"
+MAX_FUNNEL_BOOKS = 10_000
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class UspacyInstall:
     setup: SetupOutcome
 
 
-class UspacyApp(PortalSetup, PortalTokens):
+class UspacyApp(PortalSetup, PortalTokens, PortalEvents, PortalSync):
     """Use cases of the Uspacy app, for its callbacks, jobs and the CLI."""
 
     def __init__(
@@ -86,9 +92,14 @@ class UspacyApp(PortalSetup, PortalTokens):
         tasks: TaskQueue,
         limiter: RateLimiter,
         *,
+        outcomes: DealOutcomes,
         public_base_url: str,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self.outcomes = outcomes
+        self._inbox = EventInbox(sessions, tasks, wake_task=SYNC_TASK, clock=clock)
+        # Funnels per portal, kept across tasks: fetched once, not per adapter.
+        self._funnels: dict[int, FunnelBook] = {}
         self._sessions = sessions
         self._box = box
         self.config = config
@@ -172,8 +183,17 @@ class UspacyApp(PortalSetup, PortalTokens):
             on_call=on_call,
             mapping_overrides=self._sync.mapping(account_pk),
             field_codes=codes,
+            funnels=self._funnel_book(account_pk),
             webhook_url=url,
         )
+
+    def _funnel_book(self, account_pk: int) -> FunnelBook:
+        book = self._funnels.get(account_pk)
+        if book is None:
+            if len(self._funnels) >= MAX_FUNNEL_BOOKS:
+                self._funnels.clear()
+            book = self._funnels[account_pk] = FunnelBook()
+        return book
 
     @contextmanager
     def _counted(self, account_pk: int) -> Iterator[UspacyAccount]:
@@ -187,7 +207,8 @@ class UspacyApp(PortalSetup, PortalTokens):
             self._sync.record_calls(account_pk, tally.counts())
 
     def backfill(self, account_pk: int, pages: int = 10) -> bool:
-        """Score more of the portal's existing contacts; True once all are done."""
+        """Score more of the portal's existing leads and contacts; True once all
+        are done."""
         with self._counted(account_pk) as crm:
             return self._sync.backfill(account_pk, crm, pages)
 

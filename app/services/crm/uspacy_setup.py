@@ -97,6 +97,9 @@ class PortalSetup:
         field codes and the webhook's state on the account."""
         problems: list[str] = []
         fields, webhook = None, None
+        with self._sessions() as session:
+            account = session.get(CrmAccount, account_pk)
+            status_before = account.webhook_status if account else None
         crm = self.client(account_pk)
         try:
             try:
@@ -104,7 +107,13 @@ class PortalSetup:
             except CrmError as failure:
                 problems.append(f"Creating the Conturs fields failed: {failure}")
             try:
-                made = crm.ensure_webhook()
+                # Changes this user makes are our own writes coming back.
+                user_id = crm.app_user_id()
+            except CrmError as failure:
+                user_id = None
+                problems.append(f"Reading the app's own user failed: {failure}")
+            try:
+                made = crm.ensure_webhook(events=contract.OUTCOME_WEBHOOK_EVENTS)
             except ScopeMissing:
                 webhook = WEBHOOK_NEEDS_ADMIN
             except CrmError as failure:
@@ -120,7 +129,12 @@ class PortalSetup:
             if account is not None:
                 if fields is not None:
                     account.field_codes = codes
-                account.webhook_status = webhook
+                # The handshake may have landed (and confirmed it) meanwhile.
+                landed = status_before != account.webhook_status == WEBHOOK_CONFIRMED
+                if not (landed and webhook == WEBHOOK_REGISTERED):
+                    account.webhook_status = webhook
+                if user_id is not None:
+                    account.app_user_id = user_id
                 account.last_error = problem[:2000] if problem else None
         return SetupOutcome(fields, webhook, problem)
 
@@ -195,7 +209,7 @@ class PortalSetup:
                 "webhook_url": self._url_of(account),
                 "webhook_events": [
                     {"table": table, "actions": list(actions)}
-                    for table, actions in contract.WEBHOOK_EVENTS
+                    for table, actions in contract.OUTCOME_WEBHOOK_EVENTS
                 ],
                 "field_codes": dict(account.field_codes or {}),
                 "installed_at": iso_or_none(account.installed_at),
