@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.personalization.numerics import roc_auc
+from app.personalization.numerics import grouped_auc, roc_auc
 
 BOOTSTRAP_ROUNDS = 200
 AGAINST_CURRENT = "current"
@@ -52,6 +52,10 @@ def paired_noise(
     """
     rng = np.random.default_rng(seed)
     positives, negatives = np.flatnonzero(won), np.flatnonzero(~won)
+    # A resample is the same outcomes counted 0, 1, 2... times: rank the scores
+    # once and weigh each outcome by its count (the same AUCs, no sorting).
+    ranked = [np.unique(s, return_inverse=True)[1] for s in (candidate, baseline)]
+    won_weight, lost_weight = weight * won, weight * ~won
     diffs = np.empty(rounds)
     for i in range(rounds):
         pick = np.concatenate(
@@ -60,8 +64,12 @@ def paired_noise(
                 rng.choice(negatives, len(negatives)),
             ]
         )
-        y, w = won[pick], weight[pick]
-        diffs[i] = roc_auc(candidate[pick], y, w) - roc_auc(baseline[pick], y, w)
+        counts = np.bincount(pick, minlength=len(won))
+        aucs = [
+            grouped_auc(group, counts * won_weight, counts * lost_weight)
+            for group in ranked
+        ]
+        diffs[i] = aucs[0] - aucs[1]
     return float(diffs.std(ddof=1))
 
 

@@ -29,8 +29,15 @@ def roc_auc(
     if not (np.isfinite(s).all() and np.isfinite(w).all()) or (w < 0).any():
         raise ValueError("scores and weights must be finite, weights non-negative")
     _, group = np.unique(s, return_inverse=True)
-    pos = np.bincount(group, weights=w * y)
-    neg = np.bincount(group, weights=w * ~y)
+    return grouped_auc(group, w * y, w * ~y)
+
+
+def grouped_auc(group: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> float:
+    """ROC-AUC from each outcome's rank group (0 = lowest score; tied scores share
+    one) and its positive and negative weight. Sorting is the costly part of an
+    AUC: callers that weigh the same scores many ways (a bootstrap) rank once."""
+    pos = np.bincount(group, weights=positive)
+    neg = np.bincount(group, weights=negative)
     total_pos, total_neg = pos.sum(), neg.sum()
     if total_pos <= 0 or total_neg <= 0:
         raise ValueError("AUC needs both positive and negative outcomes")

@@ -25,7 +25,7 @@ from app.personalization.candidates import Model
 from app.personalization.numerics import roc_auc
 from app.personalization.priors import Weights
 from app.personalization.settings import FitSettings
-from app.personalization.value_tables import fit_tables
+from app.personalization.value_tables import fit_tables, table_basis
 from app.scoring import ValueTables
 
 NEIGHBOUR_FOLDS = 5  # neighbours held out together in the pooled checks
@@ -58,6 +58,8 @@ def pooled_tables(
     if min(n_pos, len(y) - n_pos) < settings.min_table_class or len(weights_auc) < 3:
         return None
 
+    basis = table_basis(x)
+
     def fitted(train: np.ndarray) -> tuple[Weights, ValueTables] | None:
         return fit_tables(
             x[train],
@@ -67,6 +69,7 @@ def pooled_tables(
             settings.table_l2,
             settings.floor,
             group=group[train],
+            basis=basis[train],
         )
 
     gains = []

@@ -97,6 +97,12 @@ for _k, _key in enumerate(FACTOR_KEYS):
         _BENDS[_STARTS[_k] + 2 : _STARTS[_k + 1]] = True
 
 
+def table_basis(x: np.ndarray) -> np.ndarray:
+    """The fit's design rows for seed values x: the hat basis in the line-and-bends
+    parameters (`_line_and_bends`)."""
+    return hat_basis(x) @ _TO_KNOTS
+
+
 def fit_coefficients(
     x: np.ndarray,
     y: np.ndarray,
@@ -106,6 +112,7 @@ def fit_coefficients(
     *,
     prior_tables: ValueTables | None = None,
     group: np.ndarray | None = None,
+    basis: np.ndarray | None = None,
 ) -> np.ndarray:
     """Intercept then the N_COLUMNS table coefficients (values at the knots, on
     the logit scale) of the penalised fit.
@@ -116,7 +123,9 @@ def fit_coefficients(
     binned factor is fitted as a line and bends (`_line_and_bends`), the line
     pulled the same way and the bends toward the prior's with precision
     max(`l2`, `BEND_L2`). With `group` (similar clients pooled) each group has
-    its own intercept, and the first value returned is their mean.
+    its own intercept, and the first value returned is their mean. `basis` is
+    `table_basis(x)` when the caller has it (it fits many subsets of the same
+    outcomes).
     """
     x = np.asarray(x, dtype=float)
     tables = prior_tables if prior_tables is not None else IDENTITY
@@ -137,7 +146,8 @@ def fit_coefficients(
     bend_l2 = max(float(l2), BEND_L2)
     penalty = np.r_[np.full(k, INTERCEPT_PENALTY), np.where(_BENDS, bend_l2, float(l2))]
     intercepts = (group[:, None] == groups[None, :]).astype(float)
-    design = np.column_stack([intercepts, hat_basis(x) @ _TO_KNOTS])
+    rows = table_basis(x) if basis is None else basis
+    design = np.column_stack([intercepts, rows])
     theta = newton(
         design, np.asarray(y, dtype=float), np.asarray(s, float), centre, penalty
     )
@@ -187,6 +197,7 @@ def fit_tables(
     *,
     prior_tables: ValueTables | None = None,
     group: np.ndarray | None = None,
+    basis: np.ndarray | None = None,
 ) -> tuple[Weights, ValueTables] | None:
     """Weights and value tables from outcomes, shrunk toward the prior (`prior`
     weights on the seed's values, or on `prior_tables` when it has tables).
