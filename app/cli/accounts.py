@@ -79,8 +79,13 @@ def accounts_show(ctx: _Context, crm: str, account_id: str) -> None:
 
 
 @accounts.command("configure")
-@click.option("--crm", type=CRMS, required=True)
-@click.option("--account", "account_id", required=True)
+@click.option("--crm", type=ANY_CRM, required=True)
+@click.option(
+    "--account",
+    "account_id",
+    required=True,
+    help="HubSpot: the hub id; Uspacy: the portal domain.",
+)
 @click.option("--industry", default=None)
 @click.option("--company-size", default=None, help='e.g. "51-200".')
 @click.option("--country", default=None)
@@ -91,15 +96,16 @@ def accounts_show(ctx: _Context, crm: str, account_id: str) -> None:
     "mapping",
     multiple=True,
     metavar="FIELD=PROPERTY",
-    help="Read a lead field from another CRM property (FIELD= resets it).",
+    help="Read a lead field from another CRM property (Uspacy: field code, for "
+    "leads and contacts alike); FIELD= resets it.",
 )
 @click.option(
     "--stage",
     "stages",
     multiple=True,
     metavar="STAGE_ID=ACTION",
-    help="What a deal in this stage means for its contacts: converted, ignored or "
-    "none (STAGE_ID= gives the stage its own meaning back).",
+    help="What a deal (Uspacy: deal or lead) in this stage means: converted, "
+    "ignored or none (STAGE_ID= gives the stage its own meaning back).",
 )
 @pass_context
 def accounts_configure(
@@ -112,27 +118,17 @@ def accounts_configure(
 ) -> None:
     """State what the account's business is, so similar-client learning can start,
     where its lead fields are read from, and what its deal stages mean."""
+    app = _crm_app(ctx, crm)
     if stages:
-        actions = [item.partition("=") for item in stages]
-        if any(not sep for _, sep, _ in actions):
-            _fail("--stage takes STAGE_ID=converted|ignored|none")
-        hubspot = _hubspot(ctx)
-        try:
-            overrides = hubspot.outcomes.set_stage_actions(
-                hubspot.account_pk(account_id),
-                {s.strip(): (a.strip() or None) for s, _, a in actions},
-            )
-        except DomainError as error:
-            _fail(error.message)
-        click.echo(json.dumps({"stage_actions": overrides}))
+        _configure_stages(
+            app,
+            account_id,
+            _pairs(stages, "STAGE_ID=converted|ignored|none", "--stage"),
+        )
     if mapping:
-        pairs = [item.partition("=") for item in mapping]
-        if any(not sep for _, sep, _ in pairs):
-            _fail("--map takes FIELD=PROPERTY")
+        changes = _pairs(mapping, "FIELD=PROPERTY", "--map")
         try:
-            current = _hubspot(ctx).set_mapping(
-                account_id, {f.strip(): (p.strip() or None) for f, _, p in pairs}
-            )
+            current = app.set_mapping(account_id, changes)
         except DomainError as error:
             _fail(error.message)
         click.echo(json.dumps({"mapping": current, "rescoring": True}))
@@ -145,11 +141,34 @@ def accounts_configure(
     if config is None:
         _fail("profiles live in the Config API at CONFIG_API_URL")
     try:
-        client_id = str(_hubspot(ctx).describe(account_id)["client_id"])
+        client_id = str(app.describe(account_id)["client_id"])
         view = config.update_profile(client_id, changes)  # type: ignore[union-attr]
     except DomainError as error:
         _fail(error.message)
     click.echo(json.dumps({**view.body, "refit_pending": view.refit_pending}))
+
+
+def _pairs(items: tuple[str, ...], shape: str, option: str) -> dict[str, str | None]:
+    """`KEY=VALUE` options as a dict; an empty value is None (back to default)."""
+    split = [item.partition("=") for item in items]
+    if any(not sep or not key.strip() for key, sep, _ in split):
+        _fail(f"{option} takes {shape}")
+    return {key.strip(): (value.strip() or None) for key, _, value in split}
+
+
+def _configure_stages(
+    app: HubSpotApp | UspacyApp, account_id: str, changes: dict[str, str | None]
+) -> None:
+    try:
+        if isinstance(app, UspacyApp):
+            overrides = app.set_stage_actions(account_id, changes)
+        else:
+            overrides = app.outcomes.set_stage_actions(
+                app.account_pk(account_id), changes
+            )
+    except DomainError as error:
+        _fail(error.message)
+    click.echo(json.dumps({"stage_actions": overrides}))
 
 
 @accounts.command("check-uninstalls")

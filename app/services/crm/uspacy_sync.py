@@ -17,8 +17,10 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from app.crm.uspacy.client import UspacyAccount
+from app.crm.uspacy.mapping import checked_overrides
 from app.services.crm.outcomes import DealOutcomes
 from app.services.crm.sync import DrainResult, RecordSync
+from app.services.errors import InvalidInput
 from app.services.tasks import TaskQueue
 
 SYNC_TASK = "uspacy_sync_account"
@@ -82,6 +84,20 @@ class PortalSync:
         outcomes: converted, ignored or none (None: the stage's own SUCCESS /
         FAIL meaning). Applies to stage moves from now on."""
         return self.outcomes.set_stage_actions(self.account_pk(domain), changes)
+
+    def set_mapping(self, domain: str, changes: dict[str, str | None]) -> dict:
+        """Read lead fields of the portal's leads and contacts from other field
+        codes (None: back to the default); every record is then read and
+        scored again."""
+        try:
+            checked_overrides(changes)
+        except ValueError as error:
+            raise InvalidInput(str(error)) from None
+        account_pk = self.account_pk(domain)
+        current = self._sync.set_mapping(account_pk, changes)
+        self._sync.restart_backfill(account_pk)
+        self._tasks.enqueue(BACKFILL_TASK, account_pk=account_pk)
+        return current
 
     def pending_work(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """The tasks the minute sweep queues: a drain per installed portal, and
