@@ -185,13 +185,13 @@ def _size(text: str | None) -> str | None:
 def outcome_signals(
     record: Mapping[str, Any], object_type: str, stage_code: str | None
 ) -> frozenset[str]:
-    """A lead shows "converted" when it is won (its stage or status SUCCESS) or
-    Uspacy marks it converted; Uspacy keeps no email opens, clicks, replies or
+    """A lead shows "converted" when Uspacy marks it converted (into a contact
+    or deal). A lead moved to its funnel's SUCCESS stage is an outcome of the
+    stage change instead (the outcome ledger, where a portal's stage settings
+    apply: a SUCCESS stage set to mean nothing must record nothing), so the
+    stage is not read here. Uspacy keeps no email opens, clicks, replies or
     bounces on records, so no other signal is read."""
-    if object_type != "leads":
-        return frozenset()
-    won = contract.WON_CODE in (stage_code, record.get(contract.STATUS_KEY))
-    if won or record.get("converted") is True:
+    if object_type == "leads" and record.get("converted") is True:
         return frozenset({"converted"})
     return frozenset()
 

@@ -12,6 +12,7 @@ from tests.crm_app.uspacy.conftest import DOMAIN, ServedUspacy
 from tests.crm_app.uspacy.events_helpers import (
     DEAL_WON,
     LEAD_LOST,
+    LEAD_WON,
     feedback,
     field_scores,
     installed,
@@ -53,22 +54,30 @@ def test_stage_meanings_set_from_the_cli_decide_a_lead_s_outcome(
         "--stage",
         f"{DEAL_WON}=none",
         "--stage",
+        f"{LEAD_WON}=none",
+        "--stage",
         "99=ignored",
         "--stage",
         "99=",
     )
     assert configured.exit_code == 0, configured.output
-    overrides = {str(LEAD_LOST): "converted", str(DEAL_WON): "none"}
+    overrides = {
+        str(LEAD_LOST): "converted",
+        str(DEAL_WON): "none",
+        str(LEAD_WON): "none",
+    }
     assert json.loads(configured.stdout) == {"stage_actions": overrides}
     assert served.uspacy.describe(DOMAIN)["stage_actions"] == overrides
 
-    lost = made["leads"][0]
+    lost, won = made["leads"][:2]
     served.sandbox.act_move(DOMAIN, "leads", lost, LEAD_LOST)
+    served.sandbox.act_move(DOMAIN, "leads", won, LEAD_WON)
     buyer = made["contacts"][0]
     deal = served.sandbox.act_create(DOMAIN, "deals", contacts=[{"id": buyer}])
     served.sandbox.act_move(DOMAIN, "deals", deal["id"], DEAL_WON)
     settled(served, pk)
-    # A lost lead counts as converted on this portal; a won deal means nothing.
+    # A lost lead counts as converted on this portal; a won deal or lead means
+    # nothing.
     assert recorded_outcomes(served, pk) == {f"leads:{lost}": "converted"}
     assert feedback(served, pk) == [
         (lead_key(served, DOMAIN, "leads", lost), "converted")
