@@ -57,7 +57,8 @@ def test_every_record_ends_right_after_faults_and_two_worker_crashes(
             uspacy.delivery(domain, duplicate_rate=0.2, reorder_rate=0.1, seed=number)
             uspacy.faults(domain, **FAULTS, seed=number)
         writes_from = len(live.writes.since())
-        clean = [live.status(domain)["api_calls"] for domain in DOMAINS]
+        calls_before = {d: sum(uspacy.calls(d).values()) for d in DOMAINS}
+        failed_before = {d: uspacy.failed(d) for d in DOMAINS}
 
         rng = random.Random(20261202)
         won = {domain: _win(live, domain, people[domain], rng) for domain in DOMAINS}
@@ -73,6 +74,8 @@ def test_every_record_ends_right_after_faults_and_two_worker_crashes(
                     uspacy.act_move(domain, "deals", won[domain]["deal"], DEAL_WON)
             time.sleep(EDIT_PAUSE)
         assert uspacy.webhooks.wait_idle(30)
+        made = sum(sum(uspacy.calls(d).values()) - calls_before[d] for d in DOMAINS)
+        failed = sum(uspacy.failed(d) - failed_before[d] for d in DOMAINS)
         for domain in DOMAINS:
             uspacy.faults(domain, error_rate=0.0, throttle_rate=0.0, hang_rate=0.0)
 
@@ -88,7 +91,6 @@ def test_every_record_ends_right_after_faults_and_two_worker_crashes(
         waiting = _pending(live)
         used = {domain: sum(uspacy.calls(domain).values()) for domain in DOMAINS}
         wrong = {domain: wrong_records(live, pk) for domain, pk in pks.items()}
-        calls = [live.status(domain)["api_calls"] for domain in DOMAINS]
         feedback = {domain: _feedback(live, pk) for domain, pk in pks.items()}
         expected = {
             domain: _expected_feedback(live, domain, won[domain]) for domain in DOMAINS
@@ -103,11 +105,9 @@ def test_every_record_ends_right_after_faults_and_two_worker_crashes(
     assert all(wrong_ones == {} for wrong_ones in wrong.values()), wrong
     assert feedback == expected
     assert repeated == []
-    # The faults were real: a good share of the app's calls under them failed
-    # (those a killed worker made are not counted: it had no time to record them).
-    attempts = sum(c["attempts"] for c in calls) - sum(c["attempts"] for c in clean)
-    not_ok = sum(c["not_ok"] for c in calls) - sum(c["not_ok"] for c in clean)
-    assert not_ok >= 0.07 * attempts, (calls, clean, used)
+    # The faults were real: the emulation failed a good share of the calls the
+    # app made under them (counted where they failed, not by the app).
+    assert failed >= 0.1 * made, (failed, made, used)
     # Every delivery was taken at once: none waits for Uspacy's retry.
     assert refused == []
 

@@ -154,6 +154,8 @@ def inject(portal: "Portal", lock: Any, stopping: "Event") -> Response | None:
         stopping.wait(faults["latency"])
     with lock:
         draw = portal.api_random.random()
+        rates = faults["hang_rate"] + faults["error_rate"] + faults["throttle_rate"]
+        portal.failed += draw < rates
     hang, error = faults["hang_rate"], faults["error_rate"]
     if draw < hang:
         stopping.wait(faults["hang_seconds"])

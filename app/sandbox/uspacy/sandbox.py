@@ -175,6 +175,11 @@ class UspacySandbox(Marketplace):
         with self.store.lock:
             return dict(self.store.portals[domain].calls)
 
+    def failed(self, domain: str) -> int:
+        """Calls the portal's fault knobs answered with a failure so far."""
+        with self.store.lock:
+            return self.store.portals[domain].failed
+
     def deliveries(self) -> list[dict[str, Any]]:
         """Every webhook POST attempt so far."""
         return list(self.webhooks.deliveries)

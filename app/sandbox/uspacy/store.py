@@ -39,6 +39,9 @@ class Portal:
     api_random: random.Random = field(default_factory=random.Random)
     delivery_random: random.Random = field(default_factory=random.Random)
     calls: Counter = field(default_factory=Counter)
+    # Answers the fault knobs turned into failures (5xx, 429, hangs), so a test
+    # can tell its faults were real without trusting the app's own counts.
+    failed: int = 0
     next_id: int = 101
 
     def stage(self, stage_id: int) -> dict[str, Any] | None:
