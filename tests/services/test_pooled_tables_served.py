@@ -3,28 +3,21 @@ starts from value tables learned from them: published with its similar_clients
 version, applied by scoring, returned by the Config API; its own first refit
 keeps them."""
 
-import math
-import random
-
-from sqlalchemy import select
-
-from app.models import Client, Feedback, WeightVersion
-from app.personalization.outcomes import REWARDS
+from app.models import Client
 from app.scoring import FACTOR_KEYS, compute_score
 from app.services.learning.clients import create_client
 from app.services.learning.config import ConfigService
 from app.services.learning.profiles import update_stated_profile
 from app.services.learning.weights import refit_clients
 from app.services.scoring.configs import config_of
+from tests.services.test_value_tables_served import (
+    STATUS,
+    _NoQueue,
+    add_non_monotone_outcomes,
+    latest,
+)
 
-STATUS = FACTOR_KEYS.index("lead_status")
-LEVELS = (0.0, 0.1, 0.3, 0.5, 0.7, 1.0)
 PROFILE = {"industry": "software_saas", "company_size": "51-200", "country": "US"}
-
-
-class _NoQueue:
-    def enqueue(self, name: str, **kwargs: object) -> bool:
-        return False
 
 
 def registered(sessions, email: str) -> str:
@@ -34,39 +27,10 @@ def registered(sessions, email: str) -> str:
     return client_id
 
 
-def add_outcomes(sessions, client_id: str, count: int, seed: int) -> None:
-    """Leads whose "open" status (0.5) converts best and "qualified" worst."""
-    rng = random.Random(seed)
-    with sessions.begin() as session:
-        for index in range(count):
-            values = [rng.random() for _ in FACTOR_KEYS]
-            values[STATUS] = rng.choice(LEVELS)
-            z = 3.0 - 10.0 * (values[STATUS] - 0.5) ** 2 + 2.0 * values[6] - 3.3
-            action = "converted" if rng.random() < 1 / (1 + math.exp(-z)) else "ignored"
-            session.add(
-                Feedback(
-                    client_id=client_id,
-                    lead_key=f"{client_id}-{index}",
-                    action=action,
-                    reward=REWARDS[action],
-                    factor_values=values,
-                )
-            )
-
-
-def latest(session, client_id: str) -> WeightVersion:
-    return session.scalar(
-        select(WeightVersion)
-        .where(WeightVersion.client_id == client_id)
-        .order_by(WeightVersion.version.desc())
-        .limit(1)
-    )
-
-
 def test_a_newcomer_gets_its_similar_clients_tables(sessions) -> None:
     peers = [registered(sessions, f"owner@peer{i}.example") for i in range(7)]
     for seed, peer in enumerate(peers):
-        add_outcomes(sessions, peer, 200, seed)
+        add_non_monotone_outcomes(sessions, peer, 200, seed, base=-3.3)
     refit_clients(sessions, peers)
     newcomer = registered(sessions, "owner@newcomer.example")
     refit_clients(sessions, [newcomer])
@@ -88,7 +52,7 @@ def test_a_newcomer_gets_its_similar_clients_tables(sessions) -> None:
 
     # Its first own outcomes are too few for tables of its own: the refit
     # learns weights on the neighbours' tables and keeps serving them.
-    add_outcomes(sessions, newcomer, 60, seed=99)
+    add_non_monotone_outcomes(sessions, newcomer, 60, seed=99, base=-3.3)
     refit_clients(sessions, [newcomer])
     with sessions() as session:
         own = latest(session, newcomer)

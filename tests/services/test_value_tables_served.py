@@ -27,14 +27,17 @@ class _NoQueue:
         return False
 
 
-def add_non_monotone_outcomes(sessions, client_id: str, count: int) -> None:
-    """Leads whose "open" status (0.5) converts best and "qualified" worst."""
-    rng = random.Random(5)
+def add_non_monotone_outcomes(
+    sessions, client_id: str, count: int, seed: int = 5, base: float = -3.0
+) -> None:
+    """Leads whose "open" status (0.5) converts best and "qualified" worst
+    (`base`: the log-odds of conversion where status and engagement add none)."""
+    rng = random.Random(seed)
     with sessions.begin() as session:
         for index in range(count):
             values = [rng.random() for _ in FACTOR_KEYS]
             values[STATUS] = rng.choice(LEVELS)
-            z = 3.0 - 10.0 * (values[STATUS] - 0.5) ** 2 + 2.0 * values[6] - 3.0
+            z = 3.0 - 10.0 * (values[STATUS] - 0.5) ** 2 + 2.0 * values[6] + base
             action = "converted" if rng.random() < 1 / (1 + math.exp(-z)) else "ignored"
             session.add(
                 Feedback(
