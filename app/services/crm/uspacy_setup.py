@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.crm.base import CrmError, FieldSetup, ScopeMissing
@@ -129,10 +129,22 @@ class PortalSetup:
             if account is not None:
                 if fields is not None:
                     account.field_codes = codes
-                # The handshake may have landed (and confirmed it) meanwhile.
-                landed = status_before != account.webhook_status == WEBHOOK_CONFIRMED
-                if not (landed and webhook == WEBHOOK_REGISTERED):
+                if webhook in (WEBHOOK_CONFIRMED, WEBHOOK_NEEDS_ADMIN):
                     account.webhook_status = webhook
+                else:
+                    # Compare-and-set: the handshake may have landed (and
+                    # confirmed the webhook) while we were registering it.
+                    session.execute(
+                        update(CrmAccount)
+                        .where(
+                            CrmAccount.id == account_pk,
+                            CrmAccount.webhook_status.is_not_distinct_from(
+                                status_before
+                            ),
+                        )
+                        .values(webhook_status=webhook)
+                        .execution_options(synchronize_session=False)
+                    )
                 if user_id is not None:
                     account.app_user_id = user_id
                 account.last_error = problem[:2000] if problem else None

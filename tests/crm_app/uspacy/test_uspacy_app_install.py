@@ -3,13 +3,15 @@ the portal's tokens with a signed JWT, the tokens are stored sealed, our fields
 appear on leads and contacts once, the webhook is registered once, the backfill
 is queued, and a second install updates the tokens."""
 
+import threading
+
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.container import services_of
 from app.crm.uspacy.field_specs import FIELD_SPECS
-from app.models import Client
+from app.models import Client, CrmAccount
 from app.models.sync import CrmSync
 from app.services.errors import InvalidInput
 from tests.crm_app.uspacy.conftest import DOMAIN, OTHER_DOMAIN, ServedUspacy
@@ -180,3 +182,38 @@ def test_the_webhook_is_confirmed_through_its_validation_link(
     served.install()
     assert served.account().webhook_status == "confirmed"
     assert len(served.sandbox.store.portals[DOMAIN].webhooks) == 1
+
+
+def test_a_handshake_landing_while_setup_finishes_stays_confirmed(
+    served: ServedUspacy,
+) -> None:
+    """The webhook is re-created (Uspacy lost it); its handshake commits just
+    before setup writes what it found: setup must not undo the confirmation."""
+    pk = served.install()
+    assert served.sandbox.webhooks.wait_idle(5)
+    with served.sandbox.store.lock:
+        served.sandbox.store.portals[DOMAIN].webhooks.clear()
+    with services_of(served.app).sessions.begin() as session:
+        session.get(CrmAccount, pk).webhook_status = "registered"
+
+    setup_thread = threading.get_ident()
+    waited = []
+
+    def handshake_first(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if (
+            threading.get_ident() == setup_thread
+            and not waited
+            and statement.lstrip().upper().startswith("UPDATE CRM_ACCOUNTS")
+        ):
+            waited.append(served.sandbox.webhooks.wait_idle(10))
+
+    engine = services_of(served.app).engine
+    event.listen(engine, "before_cursor_execute", handshake_first)
+    try:
+        served.uspacy.setup(pk)
+    finally:
+        event.remove(engine, "before_cursor_execute", handshake_first)
+    assert waited == [True]
+    (webhook,) = served.sandbox.store.portals[DOMAIN].webhooks.values()
+    assert webhook["confirmed"] is True
+    assert served.account().webhook_status == "confirmed"
