@@ -29,7 +29,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Insert, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -200,3 +201,18 @@ def _within(
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (no lazy reloads)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+_CONFLICT_INSERTS: dict[str, Callable[..., Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+
+def conflict_insert(dialect_name: str) -> Callable[..., Insert]:
+    """The dialect's INSERT, which has ON CONFLICT DO NOTHING / DO UPDATE: how
+    concurrent writers of the same row both succeed."""
+    try:
+        return _CONFLICT_INSERTS[dialect_name]
+    except KeyError:
+        raise RuntimeError(f"unsupported database: {dialect_name}") from None

@@ -20,13 +20,13 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Insert, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.crm.hubspot.config import CRM
 from app.crm.hubspot.webhooks import IncomingEvent, should_drop
+from app.db import conflict_insert
 from app.models.base import utcnow
 from app.models.crm import INSTALLED, CrmAccount
 from app.models.sync import PENDING, CrmEvent
@@ -36,10 +36,6 @@ WAKE_TASK = "sync_account"
 log = logging.getLogger(__name__)
 
 _EVENTS = CrmEvent.__table__
-_INSERTS: dict[str, Callable[..., Insert]] = {
-    "sqlite": sqlite.insert,
-    "postgresql": postgresql.insert,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,9 +250,7 @@ class _CompiledInsert:
     """
 
     def __init__(self, dialect: Dialect) -> None:
-        make = _INSERTS.get(dialect.name)
-        if make is None:
-            raise RuntimeError(f"the inbox does not support {dialect.name}")
+        make = conflict_insert(dialect.name)
         columns = [column.name for column in _EVENTS.columns if column.name != "id"]
         statement = (
             make(_EVENTS)

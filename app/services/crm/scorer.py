@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.crm.base import CrmAccount, CrmContact, RecordRef, ScoreWrite
+from app.db import conflict_insert
 from app.models import Client
 from app.models.base import utcnow
 from app.models.crm import CrmAccount as AccountRow
@@ -84,16 +85,13 @@ class ContactScoring:
                 now,
             )
         with self._sessions.begin() as session:
-            # One query for the batch's stored records, not one per record.
-            known = _records(session, account_pk, [s.write.ref for s in scored])
+            known = _records(session, account_pk, kept)
             for item in kept:
                 _remember(
-                    session,
-                    account_pk,
                     item,
                     config.version,
                     fingerprint,
-                    known.get(item.write.ref),
+                    known[item.write.ref],
                     read_now,
                 )
             record_scores(
@@ -209,11 +207,38 @@ def fingerprint_of(config: ClientConfig) -> int:
 
 
 def _records(
-    session: Session, account_pk: int, refs: Sequence[RecordRef]
+    session: Session, account_pk: int, items: Sequence[_Scored]
 ) -> dict[RecordRef, CrmRecord]:
-    """The stored rows of these records, one query per object type."""
+    """The stored rows of these records, those not stored yet inserted first.
+
+    ON CONFLICT DO NOTHING: a drain and a walk (or two walks) that score the
+    same new record at once both find its row instead of one failing.
+    """
+    if not items:
+        return {}
+    insert = conflict_insert(session.get_bind().dialect.name)
+    session.execute(
+        insert(CrmRecord)
+        .values(
+            [
+                {
+                    "account_pk": account_pk,
+                    "object_type": item.write.ref.object_type,
+                    "record_id": item.write.ref.record_id,
+                    "lead": {},
+                    "signals": [],
+                    "read_at": item.write.scored_at,
+                }
+                for item in items
+            ]
+        )
+        .on_conflict_do_nothing(
+            index_elements=["account_pk", "object_type", "record_id"]
+        )
+    )
     by_type: dict[str, list[str]] = {}
-    for ref in refs:
+    for item in items:
+        ref = item.write.ref
         by_type.setdefault(ref.object_type, []).append(ref.record_id)
     found: dict[RecordRef, CrmRecord] = {}
     for object_type, ids in by_type.items():
@@ -229,20 +254,12 @@ def _records(
 
 
 def _remember(
-    session: Session,
-    account_pk: int,
     item: _Scored,
     version: int | None,
     fingerprint: int,
-    record: CrmRecord | None,
+    record: CrmRecord,
     read_now: bool,
 ) -> None:
-    ref = item.write.ref
-    if record is None:
-        record = CrmRecord(
-            account_pk=account_pk, object_type=ref.object_type, record_id=ref.record_id
-        )
-        session.add(record)
     record.lead = _storable(item.contact.lead)
     record.company_id = item.contact.company_id
     if read_now or record.read_at is None:

@@ -7,15 +7,15 @@ functions take the caller's session and never commit: the caller owns the
 transaction.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, insert, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.db import conflict_insert
 from app.models import LeadSnapshot, ScoreHistory
 
 # Bounds the IN lists and multi-row VALUES, well under every backend's
@@ -183,7 +183,7 @@ def _row(lead: ScoredLead) -> dict[str, Any]:
 
 
 def _upsert_snapshots(session: Session, leads: list[ScoredLead]) -> None:
-    upsert = _upsert_for(session)
+    upsert = conflict_insert(session.get_bind().dialect.name)
     rows = [_row(lead) for lead in leads]
     for start in range(0, len(rows), _CHUNK):
         statement = upsert(LeadSnapshot).values(rows[start : start + _CHUNK])
@@ -199,12 +199,6 @@ def _upsert_snapshots(session: Session, leads: list[ScoredLead]) -> None:
             },
         )
         session.execute(statement)
-
-
-def _upsert_for(session: Session) -> Callable[..., Any]:
-    """The dialect's INSERT that supports ON CONFLICT DO UPDATE."""
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def _rowcount(result: Any) -> int:

@@ -77,6 +77,8 @@ def test_refused_refresh_marks_the_portal_for_reinstall(
     served: ServedUspacy, refusal: str
 ) -> None:
     pk = served.install()
+    # The webhook's handshake calls Uspacy too: let it land before counting.
+    assert served.sandbox.webhooks.wait_idle(5)
     _, refresh = served.opened(pk)
     if refusal == "401":
         served.sandbox.tokens.refresh.pop(refresh)  # Uspacy no longer knows it
