@@ -100,6 +100,9 @@ class CrmContact:
     # the adapter reads them; the services turn a signal that newly appears into
     # feedback once.
     signals: frozenset[str] = frozenset()
+    # The records this one became in the CRM (a lead converted into a contact):
+    # when it first shows "converted", its score history goes to them too.
+    became: tuple[RecordRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,6 +126,11 @@ WON_CODE = "SUCCESS"
 LOST_CODE = "FAIL"
 NEW_CODE = "NEW"
 IN_WORK_CODE = "IN_WORK"
+# VERIFIED (§2): a lead carries `converted` and its linked `contacts`.
+# ASSUMED: converting a lead sets `converted` and lists the contact it became
+# under `contacts` (no source shows a conversion call or its result).
+CONVERTED_KEY = "converted"
+LEAD_CONTACTS_KEY = "contacts"
 # UNVERIFIED (§2): `closed_at` is seen on leads; assumed on deals too (absent:
 # the deal's close time is unknown).
 CLOSED_KEY = "closed_at"

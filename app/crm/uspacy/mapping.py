@@ -134,6 +134,7 @@ def to_contact(
         company_id=values.reference_id(record.get("companies")),
         updated_at=values.moment(record.get(contract.UPDATED_KEY)),
         signals=outcome_signals(record, object_type, stage_code),
+        became=converted_into(record, object_type),
     )
 
 
@@ -191,9 +192,19 @@ def outcome_signals(
     apply: a SUCCESS stage set to mean nothing must record nothing), so the
     stage is not read here. Uspacy keeps no email opens, clicks, replies or
     bounces on records, so no other signal is read."""
-    if object_type == "leads" and record.get("converted") is True:
+    if object_type == "leads" and record.get(contract.CONVERTED_KEY) is True:
         return frozenset({"converted"})
     return frozenset()
+
+
+def converted_into(
+    record: Mapping[str, Any], object_type: str
+) -> tuple[RecordRef, ...]:
+    """The contacts a converted lead became (its score history goes with it)."""
+    if object_type != "leads" or record.get(contract.CONVERTED_KEY) is not True:
+        return ()
+    ids = values.reference_ids(record.get(contract.LEAD_CONTACTS_KEY))
+    return tuple(RecordRef("contacts", contact_id) for contact_id in ids)
 
 
 def stored_score(record: Mapping[str, Any], codes: Mapping[str, str]) -> StoredScore:

@@ -115,6 +115,16 @@ def reference_id(raw: Any) -> str | None:
     return record_id(raw.get("id")) if isinstance(raw, dict) else None
 
 
+def reference_ids(raw: Any) -> tuple[str, ...]:
+    """The ids of every entity a reference list holds (at most MAX_ITEMS)."""
+    if not isinstance(raw, list):
+        return ()
+    found = (
+        record_id(item.get("id")) for item in raw[:MAX_ITEMS] if isinstance(item, dict)
+    )
+    return tuple(dict.fromkeys(i for i in found if i is not None))
+
+
 def _number(raw: Any) -> float | None:
     if isinstance(raw, bool) or raw is None:
         return None

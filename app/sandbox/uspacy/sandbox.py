@@ -144,6 +144,35 @@ class UspacySandbox(Marketplace):
             self.store.portals[domain], kind, record_id, values, user_id
         )
 
+    def act_convert(
+        self, domain: str, lead_id: int, user_id: int = 1
+    ) -> dict[str, Any] | None:
+        """A user converts a lead into a contact; the new contact, or None for
+        no such lead. ASSUMED (no source shows a conversion): the contact takes
+        the lead's person fields, and the lead is updated to `converted: true`
+        with the contact listed under `contacts`; both fire their events."""
+        portal = self.store.portals[domain]
+        with self.store.lock:
+            lead = self.store.get(portal, "leads", lead_id)
+            if lead is None:
+                return None
+            person = (
+                "first_name", "last_name", "patronymic", "position",
+                "phone", "email", "messengers",
+            )  # fmt: skip
+            contact = self.store.create(
+                portal, "contacts", {k: lead[k] for k in person if k in lead}, user_id
+            )
+            linked = {"id": contact["id"], "title": contact.get("title", "")}
+            self.store.update(
+                portal,
+                "leads",
+                lead_id,
+                {"converted": True, "contacts": [*lead.get("contacts", []), linked]},
+                user_id,
+            )
+            return contact
+
     def act_move(
         self,
         domain: str,

@@ -134,8 +134,10 @@ class UspacyStore:
                         "kanban_reason_id": None,
                     }
                 )
+            if kind in ("leads", "deals"):
+                record.update({"contacts": [], "companies": []})
             if kind == "deals":
-                record.update({"contacts": [], "companies": [], "deal_label": []})
+                record["deal_label"] = []
             for code, definition in portal.fields[kind].items():
                 if not definition["system_field"]:
                     record.setdefault(code, definition.get("default_value"))

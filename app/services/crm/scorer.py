@@ -7,7 +7,9 @@ holds. The records that need no write or were written are remembered (their
 inputs, for rescoring without reading the CRM, and their score history) in the
 same transaction that settles the events they came from. An outcome signal a
 known record newly shows (a click, a reply, a bounce) becomes feedback once,
-with the values from before this score.
+with the values from before this score. A record that became others (a lead
+converted into a contact) hands them its score history when it first shows
+the conversion.
 """
 
 import zlib
@@ -31,7 +33,10 @@ from app.services.crm.outcome_ledger import record_new_signals, stored_signals_a
 from app.services.keys import LeadKeys
 from app.services.learning.feedback import FeedbackRecorder
 from app.services.scoring.configs import ClientConfig, config_of
-from app.services.scoring.history import ScoredLead, record_scores
+from app.services.scoring.history import ScoredLead, carry_history, record_scores
+
+# The signal of a record that became others (a converted lead).
+CONVERTED = "converted"
 
 
 class ContactScoring:
@@ -86,6 +91,14 @@ class ContactScoring:
             )
         with self._sessions.begin() as session:
             known = _records(session, account_pk, kept)
+            # A record that became others hands them its history once: when it
+            # first shows the conversion (before _remember stores it).
+            converting = [
+                s
+                for s in kept
+                if s.contact.became
+                and CONVERTED not in (known[s.write.ref].signals or ())
+            ]
             for item in kept:
                 _remember(
                     item,
@@ -109,6 +122,13 @@ class ContactScoring:
                     for s in kept
                 ],
             )
+            for item in converting:
+                carry_history(
+                    session,
+                    config.client_id,
+                    self._lead_key(account, item.write.ref),
+                    [self._lead_key(account, ref) for ref in item.contact.became],
+                )
             if event_ids:
                 self._settle(session, event_ids, retry, failures, now)
         return len(writes) - len(failures), retry

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, insert, select, tuple_
+from sqlalchemy import CursorResult, delete, insert, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.db import conflict_insert
@@ -21,6 +21,8 @@ from app.models import LeadSnapshot, ScoreHistory
 # Bounds the IN lists and multi-row VALUES, well under every backend's
 # bound-parameter limit.
 _CHUNK = 500
+
+_COPIED = ("factor_values", "score", "label", "weights_version", "scored_at")
 
 _Key = tuple[str, str]
 # What decides "changed": stored values, score, label, weights version.
@@ -58,6 +60,37 @@ def record_scores(session: Session, scored: Sequence[ScoredLead]) -> int:
     session.execute(insert(ScoreHistory), [_row(lead) for lead in changed])
     _upsert_snapshots(session, changed)
     return len(changed)
+
+
+def carry_history(
+    session: Session, client_id: str, source: str, targets: Iterable[str]
+) -> int:
+    """Lead `source` became the `targets` (a CRM lead converted into a contact):
+    its score history is copied to theirs, so an outcome of the new record is
+    matched with what was known before it existed. The source keeps its own.
+    With its history pruned, its snapshot is copied as one row. Returns rows
+    copied."""
+    copied = 0
+    for target in dict.fromkeys(targets):
+        if target == source:
+            continue
+        for model in (ScoreHistory, LeadSnapshot):
+            rows = select(
+                model.client_id,
+                literal(target, ScoreHistory.lead_key.type),
+                *(getattr(model, name) for name in _COPIED),
+            ).where(model.client_id == client_id, model.lead_key == source)
+            done = _rowcount(
+                session.execute(
+                    insert(ScoreHistory).from_select(
+                        ["client_id", "lead_key", *_COPIED], rows
+                    )
+                )
+            )
+            copied += done
+            if done:
+                break
+    return copied
 
 
 def values_at(
