@@ -194,7 +194,7 @@ def live_uspacy(
     worker; stop them all on the way out."""
     port = free_port()
     base_url = f"http://localhost:{port}"
-    uspacy = UspacySandbox(bare_routes=False, callback_url=base_url + CALLBACK_PATH)
+    uspacy = UspacySandbox(callback_url=base_url + CALLBACK_PATH)
     writes = ScoreWrites()
     uspacy.store.listeners.append(writes.on_change)
     settings = {

@@ -97,6 +97,8 @@ def sandbox(
                     },
                     "uspacy": {
                         "base_url": uspacy_url,
+                        # USPACY_BASE_URL_TEMPLATE: each portal has its own.
+                        "base_url_template": uspacy.base_url_template,
                         "client_id": uspacy.client_id,
                         "client_secret": uspacy.client_secret,
                         "app_code": uspacy.app_code,

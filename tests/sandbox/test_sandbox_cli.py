@@ -70,8 +70,11 @@ def test_conturs_sandbox_prints_credentials_and_serves_demo_data():
                 f"{uspacy['base_url']}/_control/portals/{uspacy['demo_domain']}/tokens",
                 timeout=5,
             ).json()
+            portal_url = uspacy["base_url_template"].format(
+                domain=uspacy["demo_domain"]
+            )
             leads = requests.get(
-                f"{uspacy['base_url']}/crm/v1/entities/leads",
+                f"{portal_url}/crm/v1/entities/leads",
                 headers={"Authorization": f"Bearer {pair['jwt']}"},
                 timeout=5,
             ).json()

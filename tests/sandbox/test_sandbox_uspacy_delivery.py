@@ -22,7 +22,6 @@ def sandbox(receiver, clock: ManualClock) -> Iterator[UspacySandbox]:
         clock=clock,
         retry_delays=(0.05,),
         seed=5,
-        bare_routes=False,
     )
     started.start()
     yield started

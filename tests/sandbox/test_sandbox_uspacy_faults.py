@@ -13,7 +13,7 @@ DOMAIN = "acme.uspacy.ua"
 
 
 def _started(clock: ManualClock, seed: int) -> UspacySandbox:
-    sandbox = UspacySandbox(clock=clock, seed=seed, bare_routes=False)
+    sandbox = UspacySandbox(clock=clock, seed=seed)
     sandbox.start()
     return sandbox
 

@@ -16,7 +16,7 @@ DOMAIN = "acme.uspacy.ua"
 @pytest.fixture
 def api(receiver, clock: ManualClock) -> Iterator[requests.Session]:
     """An HTTP client on one portal of a strict emulation, with a `lead_score` field."""
-    sandbox = UspacySandbox(clock=clock, retry_delays=(0.05,), bare_routes=False)
+    sandbox = UspacySandbox(clock=clock, retry_delays=(0.05,))
     sandbox.start()
     token = sandbox.mint_tokens(DOMAIN)["jwt"]
     with requests.Session() as session:

@@ -20,7 +20,6 @@ def strict(receiver, clock: ManualClock) -> Iterator[UspacySandbox]:
         callback_url=f"{receiver.base_url}/uspacy/v1",
         clock=clock,
         retry_delays=(0.05,),
-        bare_routes=False,
     )
     sandbox.start()
     yield sandbox
@@ -73,7 +72,7 @@ def test_refresh_on_another_portal_is_refused_and_keeps_the_token(strict):
     assert right.status_code == 200 and right.json()["jwt"] != pair["jwt"]
 
 
-def test_without_the_prefix_nothing_answers_when_bare_routes_are_off(strict):
+def test_without_the_prefix_nothing_answers(strict):
     pair = strict.mint_tokens(ACME)
     bare = _get(f"{strict.base_url}/company/v1/users/me", pair["jwt"])
     assert bare.status_code == 404

@@ -51,7 +51,7 @@ def guard() -> Response | tuple[Response, int] | None:
     requested = requested_domain()
     if path.startswith("/_control"):
         return None
-    if requested is None and not sb.bare_routes:
+    if requested is None:
         return jsonify({"message": "Not Found"}), 404
     if path.startswith(REFRESH_PATH) or "/confirm" in path:
         return None
@@ -59,7 +59,7 @@ def guard() -> Response | tuple[Response, int] | None:
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
     domain = sb.tokens.portal_of(token) if token else None
     # A token is only good on its own portal's host, as on real Uspacy.
-    if domain is None or requested not in (None, domain):
+    if domain is None or requested != domain:
         return unauthorized()
     g.portal = sb.store.portals[domain]
     rule = request.url_rule.rule if request.url_rule else path

@@ -35,11 +35,10 @@ class UspacySandbox(Marketplace):
         retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
         webhook_timeout: float = 10.0,
         seed: int = 0,
-        bare_routes: bool = True,
     ) -> None:
-        """`seed` fixes every portal's fault and delivery draws. `bare_routes`
-        also serves the API without the `/_portal/{domain}` prefix, for the
-        token's own portal; pass False so only per-portal base URLs work."""
+        """`seed` fixes every portal's fault and delivery draws. The API
+        answers only under per-portal base URLs (`/_portal/{domain}`), as each
+        real portal has its own host."""
         self.client_id, self.client_secret, self.app_code = (
             client_id,
             client_secret,
@@ -47,7 +46,6 @@ class UspacySandbox(Marketplace):
         )
         self.callback_url = callback_url
         self.clock = clock or SystemClock()
-        self.bare_routes = bare_routes
         self.stopping = threading.Event()
         self.store = UspacyStore(self.clock, seed)
         self.throttle = PortalThrottle(self.clock)

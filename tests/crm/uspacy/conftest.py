@@ -31,7 +31,7 @@ def clock() -> ManualClock:
 @pytest.fixture
 def uspacy(clock: ManualClock) -> Iterator[UspacySandbox]:
     """The emulated Uspacy; a portal is reached only on its own base URL."""
-    sandbox = UspacySandbox(clock=clock, bare_routes=False, retry_delays=(0.05,))
+    sandbox = UspacySandbox(clock=clock, retry_delays=(0.05,))
     sandbox.start()
     yield sandbox
     sandbox.stop()

@@ -76,7 +76,7 @@ class ServedUspacy:
 @pytest.fixture
 def sandbox() -> Iterator[UspacySandbox]:
     """The emulated Uspacy; a portal answers only on its own base URL."""
-    emulation = UspacySandbox(bare_routes=False, retry_delays=())
+    emulation = UspacySandbox(retry_delays=())
     emulation.start()
     yield emulation
     emulation.stop()

@@ -29,7 +29,7 @@ def clock() -> ManualClock:
 @pytest.fixture
 def sandbox(clock: ManualClock) -> Iterator[UspacySandbox]:
     """The emulation on the manual clock, its limit as shipped (60 a minute)."""
-    emulation = UspacySandbox(clock=clock, bare_routes=False, retry_delays=())
+    emulation = UspacySandbox(clock=clock, retry_delays=())
     emulation.start()
     yield emulation
     emulation.stop()
