@@ -25,7 +25,7 @@ from app.db import make_engine, make_session_factory
 from app.mail import mailer_from_settings
 from app.queue import JobQueue, make_huey
 from app.services.crm.hubspot_app import HubSpotApp
-from app.services.crm.inbox import HubSpotInbox
+from app.services.crm.hubspot_inbox import HubSpotInbox
 from app.services.crm.install_states import InstallStates
 from app.services.crm.outcomes import DealOutcomes
 from app.services.crm.privacy import ContactRemovals

@@ -30,7 +30,7 @@ from app.crm.hubspot.webhooks import (
 from app.models import CrmEvent
 from app.queue import JobQueue
 from app.sandbox.hubspot import signing
-from app.services.crm.inbox import HubSpotInbox, PortalCache
+from app.services.crm.hubspot_inbox import HubSpotInbox, PortalCache
 from tests.conftest import app_settings, close_app
 from tests.crm_app.conftest import SERVED_APP_ID, SERVED_CLIENT_SECRET, ServedApp
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.container import services_of
 from app.crm.base import AccessRevoked, CrmError, CrmUnavailable, Deal
+from app.crm.hubspot.deals import StageBooks
 from app.models import (
     CrmAccount,
     CrmContactOutcome,
@@ -20,7 +21,7 @@ from app.models import (
     CrmEvent,
     Feedback,
 )
-from app.services.crm.outcome_rules import StageBooks, deal_ids_of
+from app.services.crm.outcome_rules import deal_ids_of
 from app.services.crm.outcomes import DealOutcomes, forget_contact, move_contact
 from app.services.errors import InvalidInput
 from app.services.scoring.history import ScoredLead, record_scores

@@ -1,11 +1,14 @@
 """Deal outcomes from HubSpot's pipeline metadata: a stage is closed-won when
 `isClosed` is "true" and `probability` is 1.0, closed-lost when it is 0.0, and
 open otherwise. Stage ids are classified per account from its pipelines, which
-are cached and fetched again when a deal sits in a stage not seen yet.
+are cached and fetched again when a deal sits in a stage not seen yet; one
+book per account is kept across tasks (StageBooks).
 """
 
 import math
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -80,3 +83,28 @@ class StageBook:
             self._stages = stages
             self._unknown.clear()
         return stages
+
+
+class StageBooks:
+    """One `StageBook` per account, kept across tasks so a portal's pipelines are
+    fetched once, not per task. Bounded: at most `size` accounts, the least
+    recently used dropped first; a book older than `seconds` starts afresh, so a
+    stage whose meaning was edited in the CRM is read again."""
+
+    def __init__(self, size: int = 10_000, seconds: float = 900.0) -> None:
+        self._size = size
+        self._seconds = seconds
+        self._books: OrderedDict[int, tuple[StageBook, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, account_pk: int) -> StageBook:
+        """The account's book."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._books.pop(account_pk, None)
+            if entry is None or entry[1] <= now:
+                entry = (StageBook(), now + self._seconds)
+            self._books[account_pk] = entry
+            while len(self._books) > self._size:
+                self._books.popitem(last=False)
+            return entry[0]

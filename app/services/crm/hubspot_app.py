@@ -19,6 +19,7 @@ from app.crm.hubspot import oauth
 from app.crm.hubspot.client import HubSpotAccount
 from app.crm.hubspot.companies import COMPANIES_SCOPE, CompanyCaches
 from app.crm.hubspot.config import CRM, HubSpotConfig
+from app.crm.hubspot.deals import StageBooks
 from app.crm.ratelimit import RateLimiter
 from app.crypto import SecretBox
 from app.models.base import utcnow
@@ -34,7 +35,7 @@ from app.services.crm.accounts import (
 from app.services.crm.hubspot_lifecycle import PortalLifecycle
 from app.services.crm.hubspot_sync import PortalSync
 from app.services.crm.install_states import InstallStates
-from app.services.crm.outcomes import DealOutcomes, StageBooks
+from app.services.crm.outcomes import DealOutcomes
 from app.services.crm.overview import account_overview
 from app.services.crm.privacy import ContactRemovals
 from app.services.crm.reconcile import PortalReconciliation

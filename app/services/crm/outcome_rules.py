@@ -5,16 +5,12 @@ operator may set, and the pipeline knowledge kept per account.
 """
 
 import re
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app.crm.base import Deal, own_outcome_id
-from app.crm.hubspot.deals import StageBook
 from app.models.outcomes import LOST, WON
 from app.services.errors import InvalidInput
 
@@ -165,31 +161,3 @@ def merged_stage_actions(
     if len(result) > MAX_STAGE_ACTIONS:
         raise InvalidInput(f"at most {MAX_STAGE_ACTIONS} stage overrides")
     return result
-
-
-# -- pipeline knowledge per account -------------------------------------------------
-
-
-class StageBooks:
-    """One `StageBook` per account, kept across tasks so a portal's pipelines are
-    fetched once, not per task. Bounded: at most `size` accounts, the least
-    recently used dropped first; a book older than `seconds` starts afresh, so a
-    stage whose meaning was edited in the CRM is read again."""
-
-    def __init__(self, size: int = 10_000, seconds: float = 900.0) -> None:
-        self._size = size
-        self._seconds = seconds
-        self._books: OrderedDict[int, tuple[StageBook, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def of(self, account_pk: int) -> StageBook:
-        """The account's book."""
-        now = time.monotonic()
-        with self._lock:
-            entry = self._books.pop(account_pk, None)
-            if entry is None or entry[1] <= now:
-                entry = (StageBook(), now + self._seconds)
-            self._books[account_pk] = entry
-            while len(self._books) > self._size:
-                self._books.popitem(last=False)
-            return entry[0]

@@ -42,7 +42,6 @@ from app.services.crm.outcome_ledger import (
 )
 from app.services.crm.outcome_rules import (
     ClosedDeal,
-    StageBooks,
     action_for,
     closed_rows,
     deal_ids_of,
@@ -56,7 +55,7 @@ from app.services.keys import LeadKeys
 from app.services.learning.feedback import FeedbackRecorder
 
 # The privacy handling of contact deletion and merge updates the ledger with these.
-__all__ = ["DealOutcomes", "StageBooks", "forget_contact", "move_contact"]
+__all__ = ["DealOutcomes", "forget_contact", "move_contact"]
 
 DEAL_KINDS = (
     "deal.propertyChange",
