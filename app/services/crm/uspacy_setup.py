@@ -18,6 +18,7 @@ sessions, the token box, the adapter and the record sync.
 
 import hashlib
 import secrets
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,9 @@ class PortalSetup:
     def client(self, account_pk: int, on_call: Any = None) -> Any:
         raise NotImplementedError
 
+    def _counted(self, account_pk: int) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
     def caller_portal(self, authorization: str | None) -> str:
         raise NotImplementedError
 
@@ -100,8 +104,7 @@ class PortalSetup:
         with self._sessions() as session:
             account = session.get(CrmAccount, account_pk)
             status_before = account.webhook_status if account else None
-        crm = self.client(account_pk)
-        try:
+        with self._counted(account_pk) as crm:
             try:
                 fields = crm.ensure_fields()
             except CrmError as failure:
@@ -121,8 +124,6 @@ class PortalSetup:
             else:
                 webhook = WEBHOOK_CONFIRMED if made.confirmed else WEBHOOK_REGISTERED
             codes = crm.field_codes
-        finally:
-            crm.close()
         problem = "; ".join(problems) or None
         with self._sessions.begin() as session:
             account = session.get(CrmAccount, account_pk)
@@ -167,13 +168,11 @@ class PortalSetup:
         """Fetch the validation link Uspacy posted to the portal's webhook URL,
         so the webhook starts delivering; InvalidInput for a link off the
         portal's host."""
-        crm = self.client(account_pk)
         try:
-            crm.confirm_webhook(validation_link)
+            with self._counted(account_pk) as crm:
+                crm.confirm_webhook(validation_link)
         except ValueError as error:
             raise InvalidInput(str(error)) from None
-        finally:
-            crm.close()
         with self._sessions.begin() as session:
             account = session.get(CrmAccount, account_pk)
             if account is not None:
