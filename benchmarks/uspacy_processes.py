@@ -28,7 +28,6 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import requests  # noqa: E402
 from flask import Flask  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
@@ -124,15 +123,7 @@ class LiveUspacy:
     def install(self, domain: str) -> int:
         """The marketplace installs the app on `domain` (the web process sets
         it up; the worker backfills); the account's row id."""
-        try:
-            answer = self.uspacy.install(domain)
-        except requests.Timeout:
-            # Seen once on a loaded machine (PostgreSQL): the callback took over
-            # the emulation's 10 s. A repeat install is idempotent; say so.
-            print(
-                f"install callback of {domain} timed out; sent again", file=sys.stderr
-            )
-            answer = self.uspacy.install(domain)
+        answer = self.uspacy.install(domain)
         if answer.status_code != 200:
             raise RuntimeError(f"install failed: {answer.status_code} {answer.text}")
         with services_of(self.app).sessions() as session:

@@ -119,6 +119,11 @@ def register_tasks(services: Services) -> None:
             if result.events and not result.retry_later:
                 queue.enqueue("uspacy_sync_account", account_pk=account_pk)
 
+        @huey.task(retries=2, retry_delay=60, name="uspacy_setup_account")
+        def uspacy_setup_account(account_pk: int) -> None:
+            # Fields and webhook that failed at install (the sweep retries).
+            uspacy.finish_setup(account_pk)
+
         @huey.task(retries=2, retry_delay=60, name="uspacy_rescore_account")
         def uspacy_rescore_account(account_pk: int) -> None:
             uspacy.rescore(account_pk)
@@ -150,6 +155,7 @@ def register_tasks(services: Services) -> None:
         queue.register("uspacy_backfill_account", uspacy_backfill_account)
         queue.register("uspacy_sync_account", uspacy_sync_account)
         queue.register("uspacy_rescore_account", uspacy_rescore_account)
+        queue.register("uspacy_setup_account", uspacy_setup_account)
 
     outbox = services.outbox
     if outbox is not None:

@@ -13,9 +13,10 @@ Tokens live one day and rotate their refresh token on every refresh
 (app/services/crm/tokens.py refreshes under the account's lease and stores the
 new pair first); a periodic job refreshes those expiring within the hour,
 traffic or not (uspacy_tokens.py). A refresh Uspacy refuses marks the portal as
-needing a reinstall. Setup on install (fields, webhook, settings page) is in
-uspacy_setup.py, webhook intake in uspacy_events.py, drains, rescoring and
-outcomes in uspacy_sync.py.
+needing a reinstall. Setup on install (fields, webhook, settings page), a job
+so the callback answers at once and retried by the minute sweep until it
+succeeds, is in uspacy_setup.py, webhook intake in uspacy_events.py, drains,
+rescoring and outcomes in uspacy_sync.py.
 """
 
 import logging
@@ -58,8 +59,8 @@ from app.services.crm.outcomes import DealOutcomes
 from app.services.crm.sync import RecordSync
 from app.services.crm.tokens import TokenRegistry
 from app.services.crm.uspacy_events import PortalEvents
-from app.services.crm.uspacy_setup import PortalSetup, SetupOutcome
-from app.services.crm.uspacy_sync import BACKFILL_TASK, SYNC_TASK, PortalSync
+from app.services.crm.uspacy_setup import PortalSetup
+from app.services.crm.uspacy_sync import SETUP_TASK, SYNC_TASK, PortalSync
 from app.services.crm.uspacy_tokens import PortalTokens
 from app.services.errors import InvalidInput, NotAuthenticated, NotFound
 from app.services.tasks import TaskQueue
@@ -77,7 +78,6 @@ class UspacyInstall:
     account_pk: int
     client_id: str
     resumed: bool
-    setup: SetupOutcome
 
 
 class UspacyApp(PortalSetup, PortalTokens, PortalEvents, PortalSync):
@@ -123,8 +123,9 @@ class UspacyApp(PortalSetup, PortalTokens, PortalEvents, PortalSync):
             raise NotAuthenticated(refused.message) from None
 
     def install(self, authorization: str | None, body: Any) -> UspacyInstall:
-        """The install callback: record the portal and its tokens (sealed), set
-        it up, queue the backfill. A refused JWT or unusable body stores nothing."""
+        """The install callback: record the portal and its tokens (sealed) and
+        queue its setup (which queues the backfill). A refused JWT or unusable
+        body stores nothing."""
         domain = self.caller_portal(authorization)
         if not isinstance(body, dict):
             raise InvalidInput("the install body must be a JSON object")
@@ -144,10 +145,10 @@ class UspacyApp(PortalSetup, PortalTokens, PortalEvents, PortalSync):
             pk, client_id = account.id, account.client_id
         self.tokens.forget(pk)
         self._sync.restart_backfill(pk)
-        outcome = self.setup(pk)
-        if outcome.fields is not None:
-            self._tasks.enqueue(BACKFILL_TASK, account_pk=pk)
-        return UspacyInstall(domain, pk, client_id, resumed, outcome)
+        # Setting up takes a score of calls, each retried while Uspacy fails:
+        # the marketplace's callback is answered first, the worker sets up.
+        self._tasks.enqueue(SETUP_TASK, account_pk=pk)
+        return UspacyInstall(domain, pk, client_id, resumed)
 
     def uninstall(self, authorization: str | None) -> str:
         """The uninstall callback: stop every call for the portal now; its data
@@ -213,9 +214,10 @@ class UspacyApp(PortalSetup, PortalTokens, PortalEvents, PortalSync):
             return self._sync.backfill(account_pk, crm, pages)
 
     def unfinished_backfills(self) -> list[int]:
-        """Installed portals whose backfill has not reached the end."""
-        finished = set(self._sync.finished_backfills())
-        return [pk for pk in self.installed_pks() if pk not in finished]
+        """Installed portals whose backfill has not reached the end (and can
+        go on: a portal without our fields waits for its setup)."""
+        waiting = set(self._sync.finished_backfills()) | set(self.unfinished_setups())
+        return [pk for pk in self.installed_pks() if pk not in waiting]
 
     # -- accounts -----------------------------------------------------------------
 

@@ -41,7 +41,9 @@ from app.models.crm import INSTALLED, CrmAccount
 from app.services.crm.accounts import find_account
 from app.services.crm.scorer import iso_or_none
 from app.services.crm.sync import RecordSync
+from app.services.crm.uspacy_sync import BACKFILL_TASK
 from app.services.errors import InvalidInput, NotAuthenticated, NotFound, Unavailable
+from app.services.tasks import TaskQueue
 
 WEBHOOK_REGISTERED = "registered"
 WEBHOOK_CONFIRMED = "confirmed"
@@ -71,6 +73,7 @@ class PortalSetup:
     _box: SecretBox
     _sync: RecordSync
     _public_base_url: str
+    _tasks: TaskQueue
     config: UspacyConfig
 
     def client(self, account_pk: int, on_call: Any = None) -> Any:
@@ -150,6 +153,26 @@ class PortalSetup:
                     account.app_user_id = user_id
                 account.last_error = problem[:2000] if problem else None
         return SetupOutcome(fields, webhook, problem)
+
+    def finish_setup(self, account_pk: int) -> SetupOutcome:
+        """Set the portal up, then queue its backfill once our fields exist
+        (the install, and the sweep's retry of a setup that failed)."""
+        outcome = self.setup(account_pk)
+        if outcome.fields is not None:
+            self._tasks.enqueue(BACKFILL_TASK, account_pk=account_pk)
+        return outcome
+
+    def unfinished_setups(self) -> list[int]:
+        """Installed portals whose fields or webhook could not be set up (Uspacy
+        failed at the time): the sweep sets them up again. A webhook only an
+        admin may add is not retried; the settings page says what to do."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(
+                    CrmAccount.id, CrmAccount.field_codes, CrmAccount.webhook_status
+                ).where(CrmAccount.crm == CRM, CrmAccount.status == INSTALLED)
+            )
+            return [pk for pk, codes, webhook in rows if not codes or webhook is None]
 
     def account_by_webhook_key(self, key: str) -> int | None:
         """The installed portal whose webhook URL carries `key`, if any."""

@@ -5,11 +5,7 @@ stored inputs (new weights, daily decay), the daily reconciliation, and which
 stage means what as an outcome.
 
 Everything here goes through the shared services (RecordSync, DealOutcomes)
-with the portal's adapter; only the wiring is Uspacy's. A lead converted into
-a contact keeps its own score history under the lead's key: Uspacy's REST API
-is not known to link a converted lead to the contact it became (a lead's
-`contacts` relation and `converted` flag are documented, not that conversion
-fills them), so no history is moved between the two.
+with the portal's adapter; only the wiring is Uspacy's.
 """
 
 from collections.abc import Iterator
@@ -26,6 +22,7 @@ from app.services.tasks import TaskQueue
 SYNC_TASK = "uspacy_sync_account"
 BACKFILL_TASK = "uspacy_backfill_account"
 RESCORE_TASK = "uspacy_rescore_account"
+SETUP_TASK = "uspacy_setup_account"
 
 
 class PortalSync:
@@ -99,9 +96,15 @@ class PortalSync:
         self._tasks.enqueue(BACKFILL_TASK, account_pk=account_pk)
         return current
 
+    def unfinished_setups(self) -> list[int]:
+        raise NotImplementedError
+
     def pending_work(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """The tasks the minute sweep queues: a drain per installed portal, and
-        a rescore where its weights moved."""
+        """The tasks the minute sweep queues: the setup of a portal whose setup
+        failed, a drain per installed portal, and a rescore where its weights
+        moved."""
+        for account_pk in self.unfinished_setups():
+            yield SETUP_TASK, {"account_pk": account_pk}
         for account_pk in self.installed_pks():
             yield SYNC_TASK, {"account_pk": account_pk}
             if self.weights_changed(account_pk):

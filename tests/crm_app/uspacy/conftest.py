@@ -42,12 +42,30 @@ class ServedUspacy:
         assert found is not None
         return found
 
-    def install(self, domain: str = DOMAIN) -> int:
-        """The marketplace installs the app on `domain`; the account's pk."""
+    def install(self, domain: str = DOMAIN, set_up: bool = True) -> int:
+        """The marketplace installs the app on `domain`, and (`set_up`) the
+        worker runs the setup the install queued; the account's pk."""
         answer = self.sandbox.install(domain)
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"status": True, "message": "success"}
+        if set_up:
+            self.run_queued("uspacy_setup_account")
         return self.account(domain).id
+
+    def run_queued(self, name: str) -> int:
+        """Run the queued tasks called `name`, as the worker would (the tests'
+        app only queues); other tasks stay queued. How many ran."""
+        huey = services_of(self.app).tasks.huey
+        kept, ran = [], 0
+        while (task := huey.dequeue()) is not None:
+            if task.name == name:
+                huey.execute(task)
+                ran += 1
+            else:
+                kept.append(task)
+        for task in kept:
+            huey.enqueue(task)
+        return ran
 
     def account(self, domain: str = DOMAIN) -> CrmAccount:
         """The account row of `domain` (detached)."""

@@ -3,6 +3,7 @@ the portal's tokens with a signed JWT, the tokens are stored sealed, our fields
 appear on leads and contacts once, the webhook is registered once, the backfill
 is queued, and a second install updates the tokens."""
 
+import dataclasses
 import threading
 
 import pytest
@@ -10,6 +11,7 @@ import requests
 from sqlalchemy import event, select
 
 from app.container import services_of
+from app.crm.retry import RetryPolicy
 from app.crm.uspacy.field_specs import FIELD_SPECS
 from app.models import Client, CrmAccount
 from app.models.sync import CrmSync
@@ -217,3 +219,41 @@ def test_a_handshake_landing_while_setup_finishes_stays_confirmed(
     (webhook,) = served.sandbox.store.portals[DOMAIN].webhooks.values()
     assert webhook["confirmed"] is True
     assert served.account().webhook_status == "confirmed"
+
+
+def test_the_install_answers_at_once_and_a_failed_setup_is_retried(
+    served: ServedUspacy,
+) -> None:
+    served.sandbox.create_portal(DOMAIN)
+    served.sandbox.faults(DOMAIN, error_rate=1.0)
+    # The callback makes no call to Uspacy: it answers whatever Uspacy does.
+    pk = served.install(set_up=False)
+    assert served.sandbox.calls(DOMAIN) == {}
+    setup = ("uspacy_setup_account", {"account_pk": pk})
+    assert _queued(served) == [setup]
+
+    # The worker's setup fails (one attempt per call here, to be quick).
+    uspacy = served.uspacy
+    uspacy.config = dataclasses.replace(uspacy.config, call_retry=RetryPolicy(1))
+    assert served.run_queued(setup[0]) == 1
+    account = served.account()
+    assert not account.field_codes and account.webhook_status is None
+    assert "fields failed" in (account.last_error or "")
+    # No backfill without our fields: nothing would take its scores.
+    assert _queued(served) == []
+    assert pk not in uspacy.unfinished_backfills()
+    assert setup in list(uspacy.pending_work())
+
+    # Uspacy answers again: the sweep's setup task finishes the job.
+    served.sandbox.faults(DOMAIN, error_rate=0.0)
+    services_of(served.app).tasks.enqueue(setup[0], **setup[1])
+    assert served.run_queued(setup[0]) == 1
+    account = served.account()
+    assert account.field_codes and account.webhook_status in ("registered", "confirmed")
+    assert account.last_error is None
+    assert (
+        _field_codes(served, "leads") == _field_codes(served, "contacts") == OUR_CODES
+    )
+    assert _queued(served) == [("uspacy_backfill_account", {"account_pk": pk})]
+    assert pk in uspacy.unfinished_backfills()
+    assert setup not in list(uspacy.pending_work())
