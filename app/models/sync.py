@@ -111,6 +111,11 @@ class CrmSync(Base):
     backfill_finished_at: Mapped[datetime | None] = mapped_column(
         UtcDateTime(), default=None
     )
+    # Until when a run holds the walk (renewed per page): runs queued meanwhile
+    # leave it to that one instead of reading and writing its pages again.
+    walk_lease_until: Mapped[datetime | None] = mapped_column(
+        UtcDateTime(), default=None
+    )
     api_calls: Mapped[int] = mapped_column(BigInteger, default=0)
     api_failures: Mapped[int] = mapped_column(BigInteger, default=0)
     # Lead field -> CRM property, replacing the default mapping's choice.

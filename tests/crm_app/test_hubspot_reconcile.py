@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.cli import _Context, main
 from app.crm.hubspot.subscriptions import SUBSCRIPTIONS
 from app.models import CrmEvent, CrmRecord
+from app.models.sync import CrmSync
 from app.services.crm import reconcile
 from tests.crm_app.conftest import ServedApp, add_text_property
 
@@ -210,8 +211,9 @@ def test_the_cli_starts_one_walk_and_the_schedule_only_finished_ones(served, por
 
 @pytest.mark.parametrize("meanwhile", ["whole walk", "one page", "restart"])
 def test_a_run_whose_walk_moved_on_meanwhile_stops(served, portal, meanwhile):
-    """Another run of the walk (a re-queued wake-up) or a restart (a mapping
-    change) during a run's page: that run stops, the walk is walked once."""
+    """Another run of the walk (a re-queued wake-up, once this run's lease ran
+    out on a slow page) or a restart (a mapping change) during a run's page:
+    that run stops, the walk is walked once."""
     app = served.services.hubspot
     sync = app._sync
     assert sync.start_walk(portal) is True
@@ -230,6 +232,7 @@ def test_a_run_whose_walk_moved_on_meanwhile_stops(served, portal, meanwhile):
                 if meanwhile == "restart":
                     sync.restart_backfill(portal)
                 else:
+                    _lease_runs_out(served, portal)
                     pages = 10 if meanwhile == "whole walk" else 1
                     sync.backfill(portal, crm, pages=pages)
             return crm.list_contacts(object_type, cursor, limit)
@@ -242,6 +245,15 @@ def test_a_run_whose_walk_moved_on_meanwhile_stops(served, portal, meanwhile):
     assert served.hubspot.calls(HUB)[LIST_CALL] - calls == 1 + 2
     status = app.describe(str(HUB))["backfill"]
     assert status == {"done": CONTACTS, "total": CONTACTS, "finished": True}
+
+
+def _lease_runs_out(served, portal) -> None:  # noqa: ANN001
+    with served.services.sessions.begin() as session:
+        session.execute(
+            update(CrmSync)
+            .where(CrmSync.account_pk == portal)
+            .values(walk_lease_until=None)
+        )
 
 
 def test_the_sweep_of_deleted_contacts_is_bounded_per_run(served, portal, monkeypatch):

@@ -13,7 +13,10 @@ A walk is the pair `backfill_started_at` / `backfill_finished_at` of crm_sync: i
 runs while it started after the last walk finished (or none ever finished), so
 the previous finish, `reconciled_at`, stays visible while the next one runs. Its
 cursor only moves from the value a run read, so a second run of the same walk
-(a re-queue by the minute sweep) stops instead of walking beside the first.
+(a re-queue by the minute sweep) stops instead of walking beside the first. A
+run also holds the walk's lease (`walk_lease_until`, WALK_LEASE, renewed per
+page): runs queued meanwhile end at once instead of reading and scoring the
+held page again, and a run that died frees the walk when its lease runs out.
 
 At the end of a complete walk, records not read since it started are contacts
 the CRM deleted while we missed the event. A batch read confirms each is gone
@@ -42,6 +45,8 @@ SWEEP_BATCHES = 10
 CONTACTS = "contacts"
 # Between an object type and its own cursor, in a walk over several types.
 TYPE_SEPARATOR = "|"
+# Longer than a page takes (Uspacy: a hundred writes at a call a second).
+WALK_LEASE = timedelta(minutes=3)
 
 
 def walking(state: CrmSync) -> bool:
@@ -105,6 +110,39 @@ class ContactWalks(Rescoring):
             state.backfill_cursor = None
             state.backfill_done = 0
         return True
+
+    def _hold_walk(self, account_pk: int, held: datetime | None) -> datetime | None:
+        """Take the walk's lease (`held` None) or renew the one this run holds;
+        the lease's new end, or None when another run holds it."""
+        now = self._clock()
+        lease = CrmSync.walk_lease_until
+        free = or_(lease.is_(None), lease <= now)
+        with self._sessions.begin() as session:
+            taken = session.execute(
+                update(CrmSync)
+                .where(
+                    CrmSync.account_pk == account_pk,
+                    free if held is None else or_(free, lease == held),
+                )
+                .values(walk_lease_until=now + WALK_LEASE)
+                .execution_options(synchronize_session=False)
+            )
+        return now + WALK_LEASE if taken.rowcount == 1 else None  # type: ignore[attr-defined]
+
+    def _release_walk(self, account_pk: int, held: datetime | None) -> None:
+        """Give the lease back, if it is still this run's."""
+        if held is None:
+            return
+        with self._sessions.begin() as session:
+            session.execute(
+                update(CrmSync)
+                .where(
+                    CrmSync.account_pk == account_pk,
+                    CrmSync.walk_lease_until == held,
+                )
+                .values(walk_lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
 
     def _advance(
         self,

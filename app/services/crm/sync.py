@@ -151,24 +151,32 @@ class RecordSync(ContactWalks):
             if state.backfill_started_at is None:
                 state.backfill_started_at = self._clock()
             cursor, started = state.backfill_cursor, state.backfill_started_at
-        for _ in range(pages):
-            object_type, inner = split_cursor(cursor, types)
-            read_at = self._clock()
-            page = crm.list_contacts(object_type, inner, BATCH)
-            self._score_and_write(
-                account_pk, crm, self._not_newer(account_pk, page.contacts, read_at), []
-            )
-            following = joined_cursor(object_type, page.next_cursor, types)
-            if following is None and not self._forget_unseen(account_pk, crm, started):
-                return False  # more to sweep: the next run lists this page again
-            if not self._advance(
-                account_pk, started, cursor, following, len(page.contacts)
-            ):
-                return True
-            cursor = following
-            if cursor is None:
-                return True
-        return False
+        lease = self._hold_walk(account_pk, None)
+        if lease is None:
+            return True  # another run holds the walk and carries it on
+        try:
+            for _ in range(pages):
+                object_type, inner = split_cursor(cursor, types)
+                read_at = self._clock()
+                page = crm.list_contacts(object_type, inner, BATCH)
+                fresh = self._not_newer(account_pk, page.contacts, read_at)
+                self._score_and_write(account_pk, crm, fresh, [])
+                following = joined_cursor(object_type, page.next_cursor, types)
+                if following is None and not self._forget_unseen(
+                    account_pk, crm, started
+                ):
+                    return False  # more to sweep: the next run lists this page again
+                if not self._advance(
+                    account_pk, started, cursor, following, len(page.contacts)
+                ):
+                    return True
+                cursor = following
+                lease = self._hold_walk(account_pk, lease)
+                if cursor is None or lease is None:
+                    return True
+            return False
+        finally:
+            self._release_walk(account_pk, lease)
 
     def _not_newer(
         self, account_pk: int, contacts: Sequence[CrmContact], read_at: datetime
