@@ -2,6 +2,7 @@
 reconcile, disconnect, purge) and `conturs manifest hubspot|uspacy` (the
 HubSpot developer project, the Uspacy app registration)."""
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -225,44 +226,28 @@ def accounts_purge(ctx: _Context, crm: str) -> None:
     click.echo(json.dumps({"purged": purged}))
 
 
-@click.group()
-def manifest() -> None:
-    """CRM app manifests rendered for this deployment."""
+# The module that renders each CRM's app registration.
+_MANIFESTS = {
+    "hubspot": "app.crm.hubspot.manifest",
+    "uspacy": "app.crm.uspacy.manifest",
+}
 
 
-@manifest.command("hubspot")
+@click.command("manifest")
+@click.argument("crm", type=click.Choice(sorted(_MANIFESTS)))
 @click.option("--base-url", required=True, help="e.g. https://conturs.example.com")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Default: manifest/hubspot/ in the working directory.",
+    help="Default: manifest/<crm>/ in the working directory.",
 )
-def manifest_hubspot(base_url: str, out: Path | None) -> None:
-    """Render the HubSpot developer project (platform 2026.03)."""
-    from app.crm.hubspot.manifest import DEFAULT_OUT_DIR, ManifestError, main_manifest
-
+def manifest(crm: str, base_url: str, out: Path | None) -> None:
+    """Render a CRM's app registration for this deployment (HubSpot: the
+    developer project; Uspacy: app.json to send to Uspacy)."""
+    module = importlib.import_module(_MANIFESTS[crm])
     try:
-        written = main_manifest(base_url, out or DEFAULT_OUT_DIR)
-    except ManifestError as error:
-        _fail(str(error))
-    click.echo(json.dumps({"written": [str(path) for path in written]}))
-
-
-@manifest.command("uspacy")
-@click.option("--base-url", required=True, help="e.g. https://conturs.example.com")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Default: manifest/uspacy/ in the working directory.",
-)
-def manifest_uspacy(base_url: str, out: Path | None) -> None:
-    """Render the Uspacy app registration (send app.json to Uspacy)."""
-    from app.crm.uspacy.manifest import DEFAULT_OUT_DIR, ManifestError, main_manifest
-
-    try:
-        written = main_manifest(base_url, out or DEFAULT_OUT_DIR)
-    except ManifestError as error:
+        written = module.main_manifest(base_url, out or module.DEFAULT_OUT_DIR)
+    except module.ManifestError as error:
         _fail(str(error))
     click.echo(json.dumps({"written": [str(path) for path in written]}))
