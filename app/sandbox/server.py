@@ -5,6 +5,7 @@ and in `conturs sandbox` (fixed or ephemeral ports).
 """
 
 import threading
+from typing import Any, Self
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -55,3 +56,45 @@ class ServerThread:
             self._server.shutdown()
             self._thread.join(timeout=5)
         self._server.server_close()
+
+
+class ServedEmulation:
+    """Serving one emulated CRM: its Flask app on a ServerThread, a `stopping`
+    event its hung calls watch, and its webhook sender closed on stop."""
+
+    name = "emulation"
+    flask_app: Flask
+    stopping: threading.Event
+    webhooks: Any  # has close()
+    _server: ServerThread | None = None
+
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1:`port` (0 = any free port); return the base URL."""
+        self._server = ServerThread(self.flask_app, port=port).start()
+        self._started(self._server.base_url)
+        return self._server.base_url
+
+    def _started(self, base_url: str) -> None:
+        """What the emulation needs to know of its own address."""
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>` once started."""
+        if self._server is None:
+            raise RuntimeError(f"the {self.name} sandbox is not started")
+        return self._server.base_url
+
+    def stop(self) -> None:
+        """Stop serving (hung calls end now) and stop webhook delivery."""
+        self.stopping.set()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self.webhooks.close()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

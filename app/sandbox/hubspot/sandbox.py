@@ -27,17 +27,19 @@ from app.sandbox.hubspot.records import render
 from app.sandbox.hubspot.store import HubSpotStore
 from app.sandbox.hubspot.tokens import TokenBook
 from app.sandbox.hubspot.webhooks import DEFAULT_RETRY_DELAYS, Webhooks
-from app.sandbox.server import ServerThread
+from app.sandbox.server import ServedEmulation
 
 FAULT_KEYS = ("error_rate", "latency", "force_429", "timeouts", "timeout_seconds")
 
 
-class HubSpotSandbox(PortalControls):
+class HubSpotSandbox(PortalControls, ServedEmulation):
     """An emulated HubSpot with one registered public app.
 
     `search_index_delay` is every new account's default search lag in seconds
     on `clock` (per account: `knobs(hub_id, search_index_delay=...)`).
     """
+
+    name = "HubSpot"
 
     def __init__(
         self,
@@ -71,36 +73,6 @@ class HubSpotSandbox(PortalControls):
         self.store.listeners.append(self.webhooks.on_change)
         self.act = UserActions(self)
         self.flask_app = api.create_app(self)
-        self._server: ServerThread | None = None
-
-    # -- lifecycle --
-
-    def start(self, port: int = 0) -> str:
-        """Serve on 127.0.0.1:`port` (0 = any free port); return the base URL."""
-        self._server = ServerThread(self.flask_app, port=port).start()
-        return self.base_url
-
-    @property
-    def base_url(self) -> str:
-        """`http://127.0.0.1:<port>` once started."""
-        if self._server is None:
-            raise RuntimeError("the HubSpot sandbox is not started")
-        return self._server.base_url
-
-    def stop(self) -> None:
-        """Stop serving, end hung requests and stop webhook delivery."""
-        self.stopping.set()
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        self.webhooks.close()
-
-    def __enter__(self) -> "HubSpotSandbox":
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- faults and inspection --
 

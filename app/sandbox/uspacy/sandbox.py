@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from app.sandbox.clock import Clock, SystemClock
-from app.sandbox.server import ServerThread
+from app.sandbox.server import ServedEmulation
 from app.sandbox.uspacy import api, control
 from app.sandbox.uspacy.faults import (
     DELIVERY_CHECKS,
@@ -22,8 +22,10 @@ from app.sandbox.uspacy.tokens import UspacyTokens
 from app.sandbox.uspacy.webhooks import DEFAULT_RETRY_DELAYS, UspacyWebhooks
 
 
-class UspacySandbox(Marketplace):
+class UspacySandbox(Marketplace, ServedEmulation):
     """An emulated Uspacy (many portals, one process) and one marketplace app."""
+
+    name = "Uspacy"
 
     def __init__(
         self,
@@ -55,35 +57,9 @@ class UspacySandbox(Marketplace):
         self.all_webhooks: dict[int, str] = {}
         self.flask_app = api.create_app(self)
         self.flask_app.register_blueprint(control.bp)
-        self._server: ServerThread | None = None
 
-    def start(self, port: int = 0) -> str:
-        """Serve on 127.0.0.1:`port` (0 = any free port); return the base URL."""
-        self._server = ServerThread(self.flask_app, port=port).start()
-        self.webhooks.base_url = self._server.base_url
-        return self._server.base_url
-
-    @property
-    def base_url(self) -> str:
-        """`http://127.0.0.1:<port>` once started."""
-        if self._server is None:
-            raise RuntimeError("the Uspacy sandbox is not started")
-        return self._server.base_url
-
-    def stop(self) -> None:
-        """Stop serving (hanging calls end now) and abandon webhook retries."""
-        self.stopping.set()
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        self.webhooks.close()
-
-    def __enter__(self) -> "UspacySandbox":
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _started(self, base_url: str) -> None:
+        self.webhooks.base_url = base_url
 
     def portal_base_url(self, domain: str) -> str:
         """The base URL of one portal, as `https://{domain}` is in production."""
