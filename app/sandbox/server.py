@@ -5,6 +5,7 @@ and in `conturs sandbox` (fixed or ephemeral ports).
 """
 
 import threading
+from collections.abc import Callable
 from typing import Any, Self
 
 from flask import Flask
@@ -25,8 +26,9 @@ class ServerThread:
         self, app: Flask, host: str = "127.0.0.1", port: int = 0, quiet: bool = True
     ) -> None:
         handler = _QuietHandler if quiet else None
+        self._in_flight = _InFlight(app)
         self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=handler
+            host, port, self._in_flight, threaded=True, request_handler=handler
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -50,12 +52,41 @@ class ServerThread:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop serving and close the listening socket."""
+    def stop(self, drain_seconds: float = 10.0) -> None:
+        """Stop serving, let requests under way finish (at most `drain_seconds`:
+        what they hold, e.g. a database connection, is given back before its
+        owner goes away), and close the listening socket."""
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join(timeout=5)
+        self._in_flight.wait_idle(drain_seconds)
         self._server.server_close()
+
+
+class _InFlight:
+    """A WSGI app counting the requests it is serving."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self._app = app
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        with self._idle:
+            self._count += 1
+        try:
+            # Bodies are fully built here (no streaming), so the request ends
+            # when the call returns.
+            return self._app(environ, start_response)
+        finally:
+            with self._idle:
+                self._count -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, seconds: float) -> bool:
+        """Wait until no request is being served; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, seconds)
 
 
 class ServedEmulation:
