@@ -11,7 +11,6 @@ now, with the engine, the explanation and the account's published weights.
 """
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -36,13 +35,14 @@ from app.crm.hubspot.mapping import label_option  # noqa: E402
 from app.crm.hubspot.subscriptions import SUBSCRIPTIONS, Purpose  # noqa: E402
 from app.crypto import generate_key  # noqa: E402
 from app.migrations import upgrade  # noqa: E402
-from app.models import Client, CrmAccount, CrmEvent  # noqa: E402
+from app.models import CrmAccount, CrmEvent  # noqa: E402
 from app.sandbox import HubSpotSandbox  # noqa: E402
 from app.sandbox.hubspot.appconfig import AppConfig  # noqa: E402
 from app.scoring import compute_score  # noqa: E402
 from app.scoring.engine import read_lead  # noqa: E402
 from app.services.crm.explain import explanation, top_factors  # noqa: E402
-from app.services.scoring.configs import ClientConfig, config_of  # noqa: E402
+from app.services.scoring.configs import ClientConfig  # noqa: E402
+from benchmarks.app_processes import WorkerProcess  # noqa: E402
 from benchmarks.hubspot_burst import (  # noqa: E402
     APP_ID,
     CLIENT_ID,
@@ -65,7 +65,7 @@ CONTACT_SUBSCRIPTIONS = [
 
 
 @dataclass
-class LiveApp:
+class LiveApp(WorkerProcess):
     """The running processes, the sandbox, and an in-process view of the same
     database (for the inbox's state and the account's published weights)."""
 
@@ -77,24 +77,6 @@ class LiveApp:
     worker: subprocess.Popen | None = None
     worker_log: Path | None = None
 
-    def start_worker(self) -> None:
-        """`conturs worker` as the Procfile runs it (its log in `worker_log`)."""
-        with open(self.worker_log or os.devnull, "ab") as log:
-            self.worker = subprocess.Popen(
-                [sys.executable, "-m", "app", "worker"],
-                env=self.env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def kill_worker(self) -> None:
-        """SIGKILL: no shutdown hook, no graceful finish of a running task."""
-        if self.worker is not None:
-            self.worker.send_signal(signal.SIGKILL)
-            self.worker.wait(10)
-            self.worker = None
-
     def install(self) -> int:
         """Install the app on the portal through the consent page; its row id."""
         install(self.base_url, self.hubspot)
@@ -102,12 +84,6 @@ class LiveApp:
             return session.scalars(
                 select(CrmAccount.id).where(CrmAccount.account_id == str(HUB))
             ).one()
-
-    def config(self, account_pk: int) -> ClientConfig:
-        """The weights, bands and profile the account's contacts are scored with."""
-        with services_of(self.app).sessions() as session:
-            account = session.get(CrmAccount, account_pk)
-            return config_of(session, session.get(Client, account.client_id))
 
     def status(self) -> dict[str, Any]:
         """The portal's status as its settings page shows it (calls, inbox)."""
@@ -121,11 +97,6 @@ class LiveApp:
             return crm.read_contacts([RecordRef("contacts", i) for i in ids])
         finally:
             crm.close()
-
-    def worker_output(self, chars: int = 4000) -> str:
-        """The end of the worker's log (every worker started so far)."""
-        log = self.worker_log
-        return log.read_text(errors="replace")[-chars:] if log and log.exists() else ""
 
     def inbox(self, account_pk: int) -> dict[str, int]:
         """The account's inbox rows per status."""

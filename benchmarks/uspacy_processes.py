@@ -12,7 +12,6 @@ now, with the engine, the explanation and the account's published weights.
 """
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -38,12 +37,13 @@ from app.crm.uspacy.field_specs import DEFAULT_CODES, SCORED_TYPES  # noqa: E402
 from app.crm.uspacy.manifest import CALLBACK_PATH  # noqa: E402
 from app.crypto import generate_key  # noqa: E402
 from app.migrations import upgrade  # noqa: E402
-from app.models import Client, CrmAccount, CrmEvent  # noqa: E402
+from app.models import CrmAccount, CrmEvent  # noqa: E402
 from app.sandbox import UspacySandbox  # noqa: E402
 from app.sandbox.uspacy.store import APP_USER_ID  # noqa: E402
 from app.scoring.engine import read_lead  # noqa: E402
 from app.services.crm.explain import explanation, top_factors  # noqa: E402
-from app.services.scoring.configs import ClientConfig, config_of  # noqa: E402
+from app.services.scoring.configs import ClientConfig  # noqa: E402
+from benchmarks.app_processes import WorkerProcess  # noqa: E402
 from benchmarks.leads_throughput import free_port, serve  # noqa: E402
 
 # What a record shows a salesperson: compared between expected and written.
@@ -89,7 +89,7 @@ class ScoreWrites:
 
 
 @dataclass
-class LiveUspacy:
+class LiveUspacy(WorkerProcess):
     """The running processes, the emulation, the app's writes as Uspacy saw
     them, and an in-process view of the same database."""
 
@@ -102,27 +102,9 @@ class LiveUspacy:
     worker: subprocess.Popen | None = None
     worker_log: Path | None = None
 
-    def start_worker(self) -> None:
-        """`conturs worker` as the Procfile runs it (its log in `worker_log`)."""
-        with open(self.worker_log or os.devnull, "ab") as log:
-            self.worker = subprocess.Popen(
-                [sys.executable, "-m", "app", "worker"],
-                env=self.env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def kill_worker(self) -> None:
-        """SIGKILL: no shutdown hook, no graceful finish of a running task."""
-        if self.worker is not None:
-            self.worker.send_signal(signal.SIGKILL)
-            self.worker.wait(10)
-            self.worker = None
-
     def install(self, domain: str) -> int:
-        """The marketplace installs the app on `domain` (the web process sets
-        it up; the worker backfills); the account's row id."""
+        """The marketplace installs the app on `domain` (the worker sets it up
+        and backfills); the account's row id."""
         answer = self.uspacy.install(domain)
         if answer.status_code != 200:
             raise RuntimeError(f"install failed: {answer.status_code} {answer.text}")
@@ -132,12 +114,6 @@ class LiveUspacy:
                     CrmAccount.crm == "uspacy", CrmAccount.account_id == domain
                 )
             ).one()
-
-    def config(self, account_pk: int) -> ClientConfig:
-        """The weights, bands and profile the portal's records are scored with."""
-        with services_of(self.app).sessions() as session:
-            account = session.get(CrmAccount, account_pk)
-            return config_of(session, session.get(Client, account.client_id))
 
     def status(self, domain: str) -> dict[str, Any]:
         """The portal's status as `conturs accounts show` prints it."""
@@ -170,11 +146,6 @@ class LiveUspacy:
                     .group_by(CrmEvent.status)
                 ).all()
             )
-
-    def worker_output(self, chars: int = 4000) -> str:
-        """The end of the worker's log (every worker started so far)."""
-        log = self.worker_log
-        return log.read_text(errors="replace")[-chars:] if log and log.exists() else ""
 
 
 @contextmanager
