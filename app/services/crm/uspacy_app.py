@@ -20,6 +20,7 @@ rescoring and outcomes in uspacy_sync.py.
 """
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,6 +101,8 @@ class UspacyApp(PortalSetup, PortalTokens, PortalEvents, PortalSync):
         self._inbox = EventInbox(sessions, tasks, wake_task=SYNC_TASK, clock=clock)
         # Funnels per portal, kept across tasks: fetched once, not per adapter.
         self._funnels: dict[int, FunnelBook] = {}
+        self._setting_up: set[int] = set()
+        self._setups_lock = threading.Lock()
         self._sessions = sessions
         self._box = box
         self.config = config
@@ -216,7 +219,8 @@ class UspacyApp(PortalSetup, PortalTokens, PortalEvents, PortalSync):
     def unfinished_backfills(self) -> list[int]:
         """Installed portals whose backfill has not reached the end (and can
         go on: a portal without our fields waits for its setup)."""
-        waiting = set(self._sync.finished_backfills()) | set(self.unfinished_setups())
+        fieldless = self.not_set_up(fields_only=True)
+        waiting = set(self._sync.finished_backfills()) | set(fieldless)
         return [pk for pk in self.installed_pks() if pk not in waiting]
 
     # -- accounts -----------------------------------------------------------------

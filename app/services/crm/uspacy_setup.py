@@ -18,8 +18,11 @@ sessions, the token box, the adapter and the record sync.
 
 import hashlib
 import secrets
+import threading
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -44,6 +47,10 @@ from app.services.crm.sync import RecordSync
 from app.services.crm.uspacy_sync import BACKFILL_TASK
 from app.services.errors import InvalidInput, NotAuthenticated, NotFound, Unavailable
 from app.services.tasks import TaskQueue
+
+# The sweep retries a failed setup only this long after the install, so it
+# does not run beside the install's own (slow while Uspacy fails).
+SETUP_RETRY_AFTER = timedelta(minutes=5)
 
 WEBHOOK_REGISTERED = "registered"
 WEBHOOK_CONFIRMED = "confirmed"
@@ -74,6 +81,10 @@ class PortalSetup:
     _sync: RecordSync
     _public_base_url: str
     _tasks: TaskQueue
+    _clock: Callable[[], datetime]
+    # Portals this process is setting up now (UspacyApp makes both).
+    _setting_up: set[int]
+    _setups_lock: threading.Lock
     config: UspacyConfig
 
     def client(self, account_pk: int, on_call: Any = None) -> Any:
@@ -154,25 +165,48 @@ class PortalSetup:
                 account.last_error = problem[:2000] if problem else None
         return SetupOutcome(fields, webhook, problem)
 
-    def finish_setup(self, account_pk: int) -> SetupOutcome:
+    def finish_setup(self, account_pk: int) -> SetupOutcome | None:
         """Set the portal up, then queue its backfill once our fields exist
-        (the install, and the sweep's retry of a setup that failed)."""
-        outcome = self.setup(account_pk)
+        (the install, and the sweep's retry of a setup that failed). None when
+        this process is setting the portal up already: two setups at once
+        could each add a webhook."""
+        with self._setups_lock:
+            if account_pk in self._setting_up:
+                return None
+            self._setting_up.add(account_pk)
+        try:
+            outcome = self.setup(account_pk)
+        finally:
+            with self._setups_lock:
+                self._setting_up.discard(account_pk)
         if outcome.fields is not None:
             self._tasks.enqueue(BACKFILL_TASK, account_pk=account_pk)
         return outcome
 
     def unfinished_setups(self) -> list[int]:
-        """Installed portals whose fields or webhook could not be set up (Uspacy
-        failed at the time): the sweep sets them up again. A webhook only an
-        admin may add is not retried; the settings page says what to do."""
+        """Portals whose setup the sweep retries: not set up (Uspacy failed at
+        the time), once the install's own setup has had its time. A webhook
+        only an admin may add is not retried; the settings page says what to
+        do."""
+        return self.not_set_up(self._clock() - SETUP_RETRY_AFTER)
+
+    def not_set_up(
+        self, installed_before: datetime | None = None, fields_only: bool = False
+    ) -> list[int]:
+        """Installed portals that lack our fields or a webhook (`fields_only`:
+        our fields), installed before `installed_before` if given."""
+        query = select(
+            CrmAccount.id, CrmAccount.field_codes, CrmAccount.webhook_status
+        ).where(CrmAccount.crm == CRM, CrmAccount.status == INSTALLED)
+        if installed_before is not None:
+            query = query.where(CrmAccount.installed_at <= installed_before)
         with self._sessions() as session:
-            rows = session.execute(
-                select(
-                    CrmAccount.id, CrmAccount.field_codes, CrmAccount.webhook_status
-                ).where(CrmAccount.crm == CRM, CrmAccount.status == INSTALLED)
-            )
-            return [pk for pk, codes, webhook in rows if not codes or webhook is None]
+            rows = session.execute(query)
+            return [
+                pk
+                for pk, codes, webhook in rows
+                if not codes or (webhook is None and not fields_only)
+            ]
 
     def account_by_webhook_key(self, key: str) -> int | None:
         """The installed portal whose webhook URL carries `key`, if any."""

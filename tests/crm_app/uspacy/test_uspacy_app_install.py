@@ -5,6 +5,7 @@ is queued, and a second install updates the tokens."""
 
 import dataclasses
 import threading
+from datetime import timedelta
 
 import pytest
 import requests
@@ -15,6 +16,7 @@ from app.crm.retry import RetryPolicy
 from app.crm.uspacy.field_specs import FIELD_SPECS
 from app.models import Client, CrmAccount
 from app.models.sync import CrmSync
+from app.services.crm.uspacy_setup import SETUP_RETRY_AFTER
 from app.services.errors import InvalidInput
 from tests.crm_app.uspacy.conftest import DOMAIN, OTHER_DOMAIN, ServedUspacy
 
@@ -242,6 +244,11 @@ def test_the_install_answers_at_once_and_a_failed_setup_is_retried(
     # No backfill without our fields: nothing would take its scores.
     assert _queued(served) == []
     assert pk not in uspacy.unfinished_backfills()
+    # The sweep retries it once the install's own setup has had its time.
+    assert setup not in list(uspacy.pending_work())
+    with services_of(served.app).sessions.begin() as session:
+        account = session.get(CrmAccount, pk)
+        account.installed_at -= SETUP_RETRY_AFTER + timedelta(seconds=1)
     assert setup in list(uspacy.pending_work())
 
     # Uspacy answers again: the sweep's setup task finishes the job.
