@@ -12,7 +12,19 @@ candidate and every client's learning froze after its first few refits.
 
 Noise: one standard error of the AUC difference, from a paired, stratified
 bootstrap over the judged outcomes with a fixed seed (so a refit is
-deterministic). A candidate is refused only when it is worse by more than that.
+deterministic). A candidate is refused when it is worse by more than that.
+
+Few outcomes: while a client has fewer than `FitSettings.early_outcomes`, a
+candidate must be better than the baseline by more than the noise, not merely
+not worse by more than it. At 30 outcomes one standard error is about 0.06 AUC,
+so "not worse" let through nearly every candidate, most of them noise moves, and
+clients at 30 outcomes were served slightly worse than their prior in the
+learning benchmark. On 30-60 outcomes that say nothing, a cross-fitted gain
+above zero shows in about half of the refits, above the noise in one in five.
+Until the outcomes speak that clearly, the prior (or the version served) stays.
+Later the noise has shrunk and the served version is judged only on the outcomes
+that arrived since it, a few per refit: demanding a clear gain on those would
+freeze learning, so "not worse" holds there.
 """
 
 from dataclasses import dataclass
@@ -84,11 +96,14 @@ def judge(
     min_each_class: int,
     noise_margin: float = 1.0,
     tolerance: float = 0.0,
+    must_gain: bool = False,
 ) -> Verdict:
     """Compare cross-fitted `candidate` scores with the current version's or the
     prior's scores of the same outcomes (see the module docstring).
 
     `unseen_by_current` marks the outcomes the current version was not fitted on.
+    `must_gain`: the candidate must be better by more than the noise (few
+    outcomes), instead of not worse by more than it.
     """
     fresh = unseen_by_current & (weight > 0)
     enough = (
@@ -102,7 +117,8 @@ def judge(
     c, b, y, w = candidate[judged], baseline[judged], won[judged], weight[judged]
     auc_candidate, auc_baseline = roc_auc(c, y, w), roc_auc(b, y, w)
     noise = noise_margin * paired_noise(c, b, y, w)
-    passed = auc_candidate - auc_baseline >= -(noise + tolerance)
+    gain = auc_candidate - auc_baseline
+    passed = gain > noise if must_gain else gain >= -(noise + tolerance)
     return Verdict(
         passed, against, int(judged.sum()), auc_candidate, auc_baseline, noise
     )

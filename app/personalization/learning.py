@@ -7,8 +7,9 @@ pulls the coefficients toward the prior (similar clients -> industry prior ->
 default). The coefficients are mapped back to scoring weights (their posterior
 mean given they are non-negative, normalised, a floor per factor, a cap on the
 change per refit), and the result ships only when the honest held-out check
-(`gate.py`) does not say it is worse. With no data the answer is the prior
-itself, so a client is never worse off for having given little feedback.
+(`gate.py`) does not say it is worse (with few outcomes: says it is better).
+With no data the answer is the prior itself, so a client is never worse off
+for having given little feedback.
 
 Samples carry no lead PII (`outcomes.Sample`).
 """
@@ -270,6 +271,7 @@ def fit_weights(
         if previous_seen_until is None
         else arrivals > previous_seen_until
     )
+    early = len(usable) < settings.early_outcomes
     verdict = judge(
         candidate,
         current.scores(x),
@@ -280,11 +282,11 @@ def fit_weights(
         min_each_class=settings.min_each_class,
         noise_margin=settings.noise_margin,
         tolerance=settings.tolerance,
+        must_gain=early,
     )
     if not verdict.passed:
-        return result(
-            current, False, f"held-out AUC would fall (vs {verdict.against})", verdict
-        )
+        change = f"{'not rise' if early else 'fall'} (vs {verdict.against})"
+        return result(current, False, f"held-out AUC would {change}", verdict)
     learned = fit_final(np.ones(len(usable), dtype=bool))
     if learned is None:
         return result(current, False, "no factor has a positive effect")

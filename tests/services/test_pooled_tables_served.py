@@ -52,7 +52,7 @@ def test_a_newcomer_gets_its_similar_clients_tables(sessions) -> None:
 
     # Its first own outcomes are too few for tables of its own: the refit
     # learns weights on the neighbours' tables and keeps serving them.
-    add_non_monotone_outcomes(sessions, newcomer, 60, seed=99, base=-3.3)
+    add_non_monotone_outcomes(sessions, newcomer, 120, seed=99, base=-3.3)
     refit_clients(sessions, [newcomer])
     with sessions() as session:
         own = latest(session, newcomer)

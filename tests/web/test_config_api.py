@@ -274,7 +274,7 @@ def test_learning_personalises_after_enough_outcomes(app, client) -> None:
         json={"email": "owner@acme-software.com", "api_key": registered["api_key"]},
     ).get_json()
     assert body["personalised"] is False  # below 30 outcomes nothing is learned
-    _outcomes(client, registered, 60)
+    _outcomes(client, registered, 100)
     body = client.post(
         "/config",
         json={"email": "owner@acme-software.com", "api_key": registered["api_key"]},
@@ -336,7 +336,7 @@ def test_no_lead_pii_is_stored(app, client) -> None:
 def test_feedback_of_similar_clients_shapes_a_new_clients_weights(client) -> None:
     for index in range(5):
         peer = register(client, f"owner@software{index}.com", industry="Software")
-        _outcomes(client, peer, 60)
+        _outcomes(client, peer, 100)
         current = client.post(
             "/config",
             json={"email": f"owner@software{index}.com", "api_key": peer["api_key"]},

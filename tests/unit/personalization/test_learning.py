@@ -113,7 +113,8 @@ def test_personalises_only_from_30_outcomes_with_5_of_each_class(
         Sample(tuple(rng.random(10)), 1.0 if i < positives else -0.5, f"k{i}")
         for i in range(n)
     ]
-    settings = FitSettings(noise_margin=math.inf)  # isolate the data gate
+    # isolate the data gate
+    settings = FitSettings(noise_margin=math.inf, early_outcomes=0)
     result = fit_weights(samples, DEFAULT, settings=settings)
     assert result.accepted is accepted
     assert (result.n_samples, result.n_pos) == (n, positives)
