@@ -115,6 +115,7 @@ class ContactWalks(Rescoring):
         """Take the walk's lease (`held` None) or renew the one this run holds;
         the lease's new end, or None when another run holds it."""
         now = self._clock()
+        until = now + WALK_LEASE
         lease = CrmSync.walk_lease_until
         free = or_(lease.is_(None), lease <= now)
         with self._sessions.begin() as session:
@@ -124,10 +125,10 @@ class ContactWalks(Rescoring):
                     CrmSync.account_pk == account_pk,
                     free if held is None else or_(free, lease == held),
                 )
-                .values(walk_lease_until=now + WALK_LEASE)
+                .values(walk_lease_until=until)
                 .execution_options(synchronize_session=False)
             )
-        return now + WALK_LEASE if taken.rowcount == 1 else None  # type: ignore[attr-defined]
+        return until if taken.rowcount == 1 else None  # type: ignore[attr-defined]
 
     def _release_walk(self, account_pk: int, held: datetime | None) -> None:
         """Give the lease back, if it is still this run's."""

@@ -171,9 +171,11 @@ class RecordSync(ContactWalks):
                 ):
                     return True
                 cursor = following
-                lease = self._hold_walk(account_pk, lease)
-                if cursor is None or lease is None:
+                if cursor is None:
                     return True
+                lease = self._hold_walk(account_pk, lease)
+                if lease is None:
+                    return True  # the lease ran out and another run took over
             return False
         finally:
             self._release_walk(account_pk, lease)
