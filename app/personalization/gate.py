@@ -31,9 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.personalization.numerics import grouped_auc, roc_auc
+from app.personalization.numerics import roc_auc
 
 BOOTSTRAP_ROUNDS = 200
+# Resampled counts held at once by the bootstrap (rounds x outcomes), ~8 bytes each.
+BOOTSTRAP_CELLS = 1_000_000
 AGAINST_CURRENT = "current"
 AGAINST_PRIOR = "prior"
 
@@ -61,28 +63,54 @@ def paired_noise(
     """Standard error of AUC(candidate) - AUC(baseline) over the same outcomes.
 
     Positives and negatives are resampled separately, so every round has both.
+    A resample is the same outcomes counted 0, 1, 2... times: each round weighs
+    every outcome by its count, and the rounds are computed together, a batch
+    at a time (memory bounded by BOOTSTRAP_CELLS whatever the outcome count).
     """
     rng = np.random.default_rng(seed)
-    positives, negatives = np.flatnonzero(won), np.flatnonzero(~won)
-    # A resample is the same outcomes counted 0, 1, 2... times: rank the scores
-    # once and weigh each outcome by its count (the same AUCs, no sorting).
-    ranked = [np.unique(s, return_inverse=True)[1] for s in (candidate, baseline)]
-    won_weight, lost_weight = weight * won, weight * ~won
-    diffs = np.empty(rounds)
-    for i in range(rounds):
-        pick = np.concatenate(
-            [
-                rng.choice(positives, len(positives)),
-                rng.choice(negatives, len(negatives)),
-            ]
-        )
-        counts = np.bincount(pick, minlength=len(won))
-        aucs = [
-            grouped_auc(group, counts * won_weight, counts * lost_weight)
-            for group in ranked
-        ]
-        diffs[i] = aucs[0] - aucs[1]
-    return float(diffs.std(ddof=1))
+    won = np.asarray(won, dtype=bool)
+    weight = np.asarray(weight, dtype=float)
+    wp, wn = weight[won], weight[~won]
+    pairs = [
+        _PairRanks(np.asarray(s)[won], np.asarray(s)[~won])
+        for s in (candidate, baseline)
+    ]
+    per_batch = max(1, BOOTSTRAP_CELLS // max(len(won), 1))
+    diffs = []
+    for start in range(0, rounds, per_batch):
+        batch = min(per_batch, rounds - start)
+        positive = _resampled(rng, len(wp), batch) * wp
+        negative = _resampled(rng, len(wn), batch) * wn
+        aucs = [pair.aucs(positive, negative) for pair in pairs]
+        diffs.append(aucs[0] - aucs[1])
+    return float(np.concatenate(diffs).std(ddof=1))
+
+
+class _PairRanks:
+    """Where each positive's score falls among the negatives' scores, so the
+    AUC of any weighting of the outcomes is a cumulative sum and two lookups."""
+
+    def __init__(self, positives: np.ndarray, negatives: np.ndarray) -> None:
+        self.order = np.argsort(negatives, kind="stable")
+        ordered = negatives[self.order]
+        self.below = np.searchsorted(ordered, positives, side="left")
+        self.up_to = np.searchsorted(ordered, positives, side="right")
+
+    def aucs(self, positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
+        """ROC-AUC (ties one half) of each row of outcome weights (rounds x n)."""
+        cumulative = np.zeros((len(negative), negative.shape[1] + 1))
+        np.cumsum(negative[:, self.order], axis=1, out=cumulative[:, 1:])
+        # below + half the ties = half of (weight below + weight up to the score)
+        beaten = cumulative[:, self.below] + cumulative[:, self.up_to]
+        total = positive.sum(axis=1) * negative.sum(axis=1)
+        return 0.5 * (positive * beaten).sum(axis=1) / total
+
+
+def _resampled(rng: np.random.Generator, n: int, rounds: int) -> np.ndarray:
+    """rounds x n: how often each of n outcomes is drawn in each round's resample
+    of n with replacement."""
+    picks = rng.integers(0, n, (rounds, n)) + n * np.arange(rounds)[:, None]
+    return np.bincount(picks.ravel(), minlength=rounds * n).reshape(rounds, n)
 
 
 def judge(

@@ -206,7 +206,9 @@ def fit_tables(
     intercept per value (pooled clients). None when the fit ranks nothing
     (every factor flat).
     """
-    theta = fit_coefficients(x, y, s, prior, l2, prior_tables=prior_tables, group=group)
+    theta = fit_coefficients(
+        x, y, s, prior, l2, prior_tables=prior_tables, group=group, basis=basis
+    )
     return tables_from_coefficients(theta[1:], floor)
 
 

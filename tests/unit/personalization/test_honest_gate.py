@@ -4,8 +4,16 @@ never freezes; outcome grades keep plentiful clicks from steering the weights.""
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
-from app.personalization.gate import AGAINST_CURRENT, AGAINST_PRIOR, judge
+from app.personalization import gate
+from app.personalization.gate import (
+    AGAINST_CURRENT,
+    AGAINST_PRIOR,
+    _PairRanks,
+    judge,
+    paired_noise,
+)
 from app.personalization.learning import FitSettings, fit_toward_prior, fit_weights
 from app.personalization.numerics import roc_auc
 from app.personalization.outcomes import REWARDS, Sample, graded
@@ -196,3 +204,41 @@ def test_arrival_does_not_change_a_fit_without_a_previous_version():
     samples = stream(200, seed=2)
     plain = [replace(s, arrival=0) for s in samples]
     assert fit_weights(samples, DEFAULT).weights == fit_weights(plain, DEFAULT).weights
+
+
+def test_the_bootstrap_weighs_outcomes_as_roc_auc_does_ties_included():
+    rng = np.random.default_rng(3)
+    won = rng.random(300) < 0.3
+    scores = np.round(rng.normal(size=300) + won, 1)  # many ties
+    weight = rng.random(300) + 0.2
+    counts = rng.integers(0, 3, (4, 300))
+    ranks = _PairRanks(scores[won], scores[~won])
+    batched = ranks.aucs(counts[:, won] * weight[won], counts[:, ~won] * weight[~won])
+    for row, auc in zip(counts, batched, strict=True):
+        assert auc == pytest.approx(roc_auc(scores, won, row * weight), abs=1e-12)
+
+
+def test_the_bootstrap_noise_matches_a_plain_resampling_and_bounds_its_memory(
+    monkeypatch,
+):
+    rng = np.random.default_rng(4)
+    won = rng.random(400) < 0.25
+    candidate = rng.normal(size=400) + won
+    baseline = candidate + rng.normal(size=400)
+    weight = np.ones(400)
+    plain = []
+    positives, negatives = np.flatnonzero(won), np.flatnonzero(~won)
+    for _ in range(400):
+        pick = np.r_[
+            rng.choice(positives, len(positives)), rng.choice(negatives, len(negatives))
+        ]
+        plain.append(
+            roc_auc(candidate[pick], won[pick]) - roc_auc(baseline[pick], won[pick])
+        )
+    expected = float(np.std(plain, ddof=1))
+    noise = paired_noise(candidate, baseline, won, weight)
+    assert noise == pytest.approx(expected, rel=0.2)
+    monkeypatch.setattr(gate, "BOOTSTRAP_CELLS", 1000)  # 2 rounds a batch
+    assert paired_noise(candidate, baseline, won, weight) == pytest.approx(
+        expected, rel=0.2
+    )
