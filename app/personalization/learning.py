@@ -22,6 +22,7 @@ import numpy as np
 
 from app.personalization.candidates import Model, cross_fit
 from app.personalization.coefficients import cap_change, prior_scale, to_weights
+from app.personalization.design import GroupedDesign
 from app.personalization.gate import beats, judge
 from app.personalization.numerics import newton_nonneg, nonneg_posterior_mean
 from app.personalization.outcomes import N_FACTORS, Sample, graded
@@ -112,9 +113,8 @@ def fit_toward_prior(
     """
     if group is None:
         group = np.zeros(len(x), dtype=int)
-    groups = np.unique(group)
-    k = len(groups)
-    design = np.column_stack([(group[:, None] == groups[None, :]).astype(float), x])
+    design = GroupedDesign(x, group)
+    k = design.groups
     scale = prior_scale(x, y, s, prior)
     centre = np.concatenate([np.zeros(k), scale * np.asarray(prior)])
     penalty = np.concatenate([np.full(k, 1e-4), np.full(x.shape[1], l2)])

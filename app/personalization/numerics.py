@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from app.personalization.design import GroupedDesign, as_design
+
 MAX_STEP = 4.0  # the largest change of one parameter in one Newton step
 
 
@@ -45,22 +47,25 @@ def grouped_auc(group: np.ndarray, positive: np.ndarray, negative: np.ndarray) -
     return float((pos * (below + 0.5 * neg)).sum() / (total_pos * total_neg))
 
 
-def _probabilities(x: np.ndarray, theta: np.ndarray) -> np.ndarray:
+Matrix = np.ndarray | GroupedDesign
+
+
+def _probabilities(x: Matrix, theta: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(x @ theta)))
 
 
-def _gradient(x, y, s, p, theta, centre, penalty) -> np.ndarray:
+def _gradient(x: GroupedDesign, y, s, p, theta, centre, penalty) -> np.ndarray:
     """Gradient of the penalised weighted log-loss at `theta` (p: its probabilities)."""
-    return x.T @ (s * (p - y)) + penalty * (theta - centre)
+    return x.transpose_dot(s * (p - y)) + penalty * (theta - centre)
 
 
-def _hessian(x, s, p, penalty) -> np.ndarray:
+def _hessian(x: GroupedDesign, s, p, penalty) -> np.ndarray:
     """Hessian of the penalised weighted log-loss (p: the probabilities there)."""
-    return (x.T * (s * p * (1.0 - p))) @ x + np.diag(penalty)
+    return x.weighted_gram(s * p * (1.0 - p)) + np.diag(penalty)
 
 
 def newton(
-    x: np.ndarray,
+    x: Matrix,
     y: np.ndarray,
     s: np.ndarray,
     centre: np.ndarray,
@@ -74,18 +79,20 @@ def newton(
     parameter by more than `MAX_STEP` (logit units): where the sigmoid saturates
     (e.g. one client's intercept far off at the start) the Hessian is nearly
     singular and the raw Newton step is huge; halving it a dozen times was not
-    enough, and the fit used to stop far from the optimum.
+    enough, and the fit used to stop far from the optimum. `x` is a matrix or a
+    GroupedDesign (one implicit intercept column per group).
     """
+    x = as_design(x)
 
-    def objective(theta: np.ndarray) -> float:
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         z = x @ theta
         loss = np.logaddexp(0.0, z) - y * z
-        return float(s @ loss + 0.5 * penalty @ (theta - centre) ** 2)
+        return float(s @ loss + 0.5 * penalty @ (theta - centre) ** 2), z
 
     theta = centre.copy()
-    current = objective(theta)
+    current, z = objective(theta)
     for _ in range(iterations):
-        p = _probabilities(x, theta)
+        p = 1.0 / (1.0 + np.exp(-z))
         grad = _gradient(x, y, s, p, theta, centre, penalty)
         hess = _hessian(x, s, p, penalty)
         step = np.linalg.solve(hess, grad)
@@ -93,13 +100,13 @@ def newton(
         size = 1.0
         while size > 1e-4:
             candidate = theta - size * step
-            value = objective(candidate)
+            value, candidate_z = objective(candidate)
             if value <= current:
                 break
             size /= 2
         else:
             break
-        theta, improvement = candidate, current - value
+        theta, improvement, z = candidate, current - value, candidate_z
         current = value
         if improvement < 1e-10 * max(1.0, abs(current)):
             break
@@ -107,7 +114,7 @@ def newton(
 
 
 def newton_nonneg(
-    x: np.ndarray,
+    x: Matrix,
     y: np.ndarray,
     s: np.ndarray,
     centre: np.ndarray,
@@ -117,7 +124,8 @@ def newton_nonneg(
     """As `newton`, with every coefficient but the leading `intercepts` kept >= 0.
 
     The leading `intercepts` columns are intercepts: one, or one per client when
-    several clients' outcomes are fitted together.
+    several clients' outcomes are fitted together (a GroupedDesign's groups, or
+    leading columns of a plain matrix).
 
     Published weights cannot be negative, so fitting under that constraint uses
     the data better than clipping an unconstrained fit afterwards: the other
@@ -125,11 +133,12 @@ def newton_nonneg(
     (Lawson-Hanson style): drop coefficients that go negative, re-admit a dropped
     one while the objective still falls when it grows.
     """
-    width = x.shape[1]
+    x = as_design(x)
+    width = x.width
     free = np.ones(width, dtype=bool)
     theta = np.zeros(width)
     for _ in range(2 * width):
-        sub = newton(x[:, free], y, s, centre[free], penalty[free])
+        sub = newton(_columns(x, free), y, s, centre[free], penalty[free])
         theta = np.zeros(width)
         theta[free] = sub
         negative = free & (theta < 0)
@@ -148,6 +157,14 @@ def newton_nonneg(
     )
 
 
+def _columns(x: GroupedDesign, keep: np.ndarray) -> GroupedDesign:
+    """`x` with only the `keep` columns (a plain matrix's intercepts are columns
+    like any other; a GroupedDesign keeps all of its own)."""
+    if x.groups:
+        return x.keep(keep)
+    return GroupedDesign(x.features[:, keep])
+
+
 POSTERIOR_BATCH = 4000  # draws per batch of the posterior mean
 POSTERIOR_MIN_KEPT = 400  # non-negative draws wanted before stopping
 POSTERIOR_MAX_DRAWS = 64_000
@@ -155,7 +172,7 @@ POSTERIOR_MIN_USABLE = 50  # fewer non-negative draws than this: no estimate
 
 
 def nonneg_posterior_mean(
-    x: np.ndarray,
+    x: Matrix,
     y: np.ndarray,
     s: np.ndarray,
     centre: np.ndarray,
@@ -180,6 +197,7 @@ def nonneg_posterior_mean(
     covariance is not usable or almost no draw is non-negative; the caller then
     uses the constrained optimum (`newton_nonneg`).
     """
+    x = as_design(x)
     theta = newton(x, y, s, centre, penalty)
     hess = _hessian(x, s, _probabilities(x, theta), penalty)
     try:

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from app.personalization.coefficients import prior_scale, to_weights
+from app.personalization.design import GroupedDesign
 from app.personalization.numerics import newton
 from app.personalization.priors import Weights
 from app.scoring import FACTOR_KEYS, IDENTITY, KNOTS, ValueTables
@@ -139,15 +140,13 @@ def fit_coefficients(
     # _TO_KNOTS is invertible: the prior's values at the knots have exactly one
     # line-and-bends form (for the seed's values, a line with no bends).
     group = np.zeros(len(x), dtype=int) if group is None else np.asarray(group)
-    groups = np.unique(group) if len(group) else np.zeros(1, dtype=int)
-    k = len(groups)
+    rows = table_basis(x) if basis is None else basis
+    design = GroupedDesign(rows, group)
+    k = design.groups
     centre = np.r_[np.zeros(k), np.linalg.solve(_TO_KNOTS, prior_line)]
     # A bend needs at least the evidence a level's own value does.
     bend_l2 = max(float(l2), BEND_L2)
     penalty = np.r_[np.full(k, INTERCEPT_PENALTY), np.where(_BENDS, bend_l2, float(l2))]
-    intercepts = (group[:, None] == groups[None, :]).astype(float)
-    rows = table_basis(x) if basis is None else basis
-    design = np.column_stack([intercepts, rows])
     theta = newton(
         design, np.asarray(y, dtype=float), np.asarray(s, float), centre, penalty
     )
