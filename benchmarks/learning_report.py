@@ -23,7 +23,9 @@ def render(report: dict, results: list[tuple[str, bool, str]], held_out: int) ->
         lines += [
             "",
             f"{name}  (newcomer prior: {', '.join(s['newcomer']['methods'])};"
-            f" gap default -> best_sum closed {_pct(s['newcomer']['gap_closed'])},"
+            f" gap default -> best_sum closed {_pct(s['newcomer']['gap_closed'])}"
+            f" ± {_pct(s['newcomer'].get('gap_closed_se'))}"
+            f" over {s['newcomer'].get('newcomers')} newcomers,"
             " plain NN logistic on pooled won/lost"
             f" {_pct(s['newcomer'].get('gap_closed_pooled_lr'))}, shared truth"
             f" {_pct(s['newcomer'].get('gap_closed_shared_truth'))})",

@@ -186,6 +186,8 @@ class WorldClient:
 
     def outcomes(self, n: int) -> list[Sample]:
         """n outcomes as the feedback actions a CRM would report."""
+        if n == 0:  # a newcomer-only run (--sizes 0)
+            return []
         leads = make_leads(self.rng, n, f"{self.cid}-own")
         x = leads.values
         won = self.rng.random(n) < self.probability(leads)
@@ -216,27 +218,37 @@ def size_decades(size: tuple[int, int]) -> float:
 
 
 def build_world(
-    scenario: Scenario, rng: np.random.Generator, verticals: list[str], targets: int
-) -> tuple[list[WorldClient], list[WorldClient]]:
-    """Peers (peers_per_vertical in each vertical) and target clients."""
+    scenario: Scenario,
+    rng: np.random.Generator,
+    verticals: list[str],
+    targets: int,
+    newcomers: int = 0,
+    newcomer_rng: np.random.Generator | None = None,
+) -> tuple[list[WorldClient], list[WorldClient], list[WorldClient]]:
+    """Peers (peers_per_vertical in each vertical), target clients, and
+    `newcomers` more clients per vertical drawn from `newcomer_rng` (so adding
+    them leaves the peers and targets of a seed as they were)."""
     peers: list[WorldClient] = []
     clients: list[WorldClient] = []
+    extra: list[WorldClient] = []
     for v in verticals:
         centre = 0.5 * np.asarray(PRIORS[v]) + 0.5 * rng.dirichlet(np.ones(10))
         size_slope = rng.normal(0, SIZE_EFFECT, 10)
         shift = {c: rng.normal(0, COUNTRY_EFFECT, 10) for c in COUNTRIES}
 
-        def draw(cid: str, v=v, centre=centre, slope=size_slope, shift=shift):
-            size = SIZE_BANDS[rng.integers(len(SIZE_BANDS))]
-            country = COUNTRIES[rng.integers(len(COUNTRIES))]
+        def draw(cid: str, r=rng, v=v, centre=centre, slope=size_slope, shift=shift):
+            size = SIZE_BANDS[r.integers(len(SIZE_BANDS))]
+            country = COUNTRIES[r.integers(len(COUNTRIES))]
             log_effect = slope * size_decades(size) + shift[country]
-            noise = rng.normal(0, scenario.client_noise, 10)
+            noise = r.normal(0, scenario.client_noise, 10)
             truth = centre * np.exp(log_effect + noise)
             shared = centre * np.exp(log_effect)
-            return WorldClient(cid, v, size, country, truth, scenario, rng, shared)
+            return WorldClient(cid, v, size, country, truth, scenario, r, shared)
 
         peers += [
             draw(f"{v[:16]}-peer{j:02d}") for j in range(scenario.peers_per_vertical)
         ]
         clients += [draw(f"{v[:16]}-client{t}") for t in range(targets)]
-    return peers, clients
+        if newcomers:
+            extra += [draw(f"{v[:16]}-new{j}", newcomer_rng) for j in range(newcomers)]
+    return peers, clients, extra
