@@ -46,7 +46,12 @@ refit of every client) for the same per-neighbour comparison.
 Samples are (ten factor values, reward) only; no lead PII reaches this layer.
 
 Value tables: when the neighbours' outcomes show levels out of order, tables
-fitted on them may come with the weights (`pooled_tables.py`).
+fitted on them may come with the weights (`pooled_tables.py`), judged on the
+same folds against what would be served without them: the pooled weights when
+those passed, else the prior. Weights that fail do not rule tables out: where a
+middle level converts best, no weighted sum of the seed's values may beat the
+prior while the tables beat it by far, and judging only the weights made the
+newcomer's start a coin flip on noise between the two.
 
 Cost: dozens of logistic fits on up to 20 peers' outcomes, the bulk of a refit
 run; results are kept by their inputs (KEPT_RESULTS at most).
@@ -85,9 +90,10 @@ class PooledFit:
     """A pooled estimate and whether it may be served.
 
     `weights` is None unless `accepted`. The AUCs are the means over held-out
-    neighbours of the pooled weights and of the prior. `contributors` holds each
-    neighbour with outcomes and its share of the combination (shares sum to 1;
-    a screened-out peer has 0.0).
+    neighbours of the candidate and of the prior: the candidate is what is
+    served (weights with `tables`, when tables are), else the pooled weights.
+    `contributors` holds each neighbour with outcomes and its share of the
+    combination (shares sum to 1; a screened-out peer has 0.0).
     """
 
     weights: Weights | None
@@ -244,7 +250,9 @@ def _pooled(
     y = np.concatenate([groups[i][3] for i in kept])
     s = np.concatenate([shares[i] * groups[i][4] for i in kept])
     group = np.concatenate([np.full(len(groups[i][3]), i) for i in kept])
-    new_aucs, old_aucs, held_out = [], [], {}
+    # held-out neighbour -> AUC on its outcomes of the pooled weights, of the prior
+    weights_auc: dict[int, float] = {}
+    prior_auc: dict[int, float] = {}
     folds = neighbour_folds(kept)
     for members in folds:
         out = np.isin(group, members)
@@ -257,21 +265,27 @@ def _pooled(
             test = group == k
             if y[test].all() or not y[test].any():
                 continue  # AUC needs both classes
-            new_aucs.append(roc_auc(x[test] @ np.asarray(weights), y[test], s[test]))
-            held_out[k] = new_aucs[-1]
-            old_aucs.append(roc_auc(x[test] @ np.asarray(prior), y[test], s[test]))
-    if len(new_aucs) < 3:
+            weights_auc[k] = roc_auc(x[test] @ np.asarray(weights), y[test], s[test])
+            prior_auc[k] = roc_auc(x[test] @ np.asarray(prior), y[test], s[test])
+    if len(weights_auc) < 3:
         return result(None, False, "too few neighbours with both outcome classes")
-    diffs = np.subtract(new_aucs, old_aucs)
+    diffs = np.subtract(list(weights_auc.values()), list(prior_auc.values()))
     noise = settings.noise_margin * float(diffs.std(ddof=1)) / np.sqrt(len(diffs))
-    auc_new, auc_old = float(np.mean(new_aucs)), float(np.mean(old_aucs))
-    if diffs.mean() < -(noise + settings.tolerance):
-        return result(None, False, "held-out AUC would fall", auc_new, auc_old)
-    weights = fit_toward_prior(x, y, s, prior, l2, settings.floor, group)
-    if weights is None:
-        return result(None, False, "no factor has a positive effect")
-    tabled = pooled_tables(x, y, s, group, folds, held_out, prior, settings)
+    auc_new = float(np.mean(list(weights_auc.values())))
+    auc_old = float(np.mean(list(prior_auc.values())))
+    passed = not diffs.mean() < -(noise + settings.tolerance)
+    if passed:
+        weights = fit_toward_prior(x, y, s, prior, l2, settings.floor, group)
+        if weights is None:
+            return result(None, False, "no factor has a positive effect")
+    # Tables must beat what would be served without them: the pooled weights when
+    # they passed, else the prior (module docstring: why).
+    baseline = weights_auc if passed else prior_auc
+    tabled = pooled_tables(x, y, s, group, folds, baseline, prior, settings)
     if tabled is not None:
-        weights, tables = tabled
-        return result(weights, True, "tables beat weights", auc_new, auc_old, tables)
+        weights, tables, auc_tables = tabled
+        why = "weights" if passed else "the prior (weights alone did not)"
+        return result(weights, True, f"tables beat {why}", auc_tables, auc_old, tables)
+    if not passed:
+        return result(None, False, "held-out AUC would fall", auc_new, auc_old)
     return result(weights, True, "held-out AUC did not fall", auc_new, auc_old)

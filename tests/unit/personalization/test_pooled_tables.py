@@ -1,6 +1,7 @@
 """Value tables learned from similar clients' outcomes: served to a newcomer only
-where they beat the pooled weights on held-out neighbours, and the prior that a
-client's own refit starts from."""
+where they beat on held-out neighbours what it would be served without them (the
+pooled weights, or the prior when those fail), and the prior that a client's own
+refit starts from."""
 
 import numpy as np
 
@@ -74,6 +75,23 @@ def test_neighbours_a_weighted_sum_explains_give_no_tables():
     found, samples = peers(8, non_monotone=False)
     result = pooled_fit(found, samples, DEFAULT)
     assert result.accepted and result.tables is None
+
+
+def test_tables_are_served_when_the_pooled_weights_alone_do_not_beat_the_prior():
+    # A prior on the one factor that acts monotonically: no weighted sum of the
+    # seed's values ranks held-out peers better, tables learned from them do.
+    prior = (*[0.3 / 9] * 6, 0.7, *[0.3 / 9] * 3)
+    found, samples = peers(8, non_monotone=True)
+    plain = pooled_fit(found, samples, prior, settings=NO_TABLES)
+    assert not plain.accepted and plain.reason == "held-out AUC would fall"
+    assert plain.holdout_auc_new < plain.holdout_auc_prior
+    result = pooled_fit(found, samples, prior)
+    assert result.accepted and result.tables is not None, result.reason
+    assert result.reason == "tables beat the prior (weights alone did not)"
+    # the held-out AUC reported is that of what is served: weights with tables
+    assert result.holdout_auc_new > result.holdout_auc_prior + 0.1
+    x, won = leads(20_000, seed=9, non_monotone=True)
+    assert auc(result.weights, result.tables, x, won) > auc(prior, None, x, won) + 0.1
 
 
 def test_the_prior_choice_carries_the_pooled_tables_and_a_rejected_own_fit_keeps_them():
