@@ -37,6 +37,11 @@ class GroupedDesign:
         self._sorted = bool((np.diff(self._codes) >= 0).all())
 
     @property
+    def codes(self) -> np.ndarray:
+        """Each row's group as 0..groups-1 (the intercept column it uses)."""
+        return self._codes
+
+    @property
     def width(self) -> int:
         """Number of columns: intercepts, then features."""
         return self.groups + self.features.shape[1]
