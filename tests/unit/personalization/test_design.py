@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from app.personalization.design import GroupedDesign, as_design
+from app.personalization.numerics import newton
 
 
 def dense(features: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -38,3 +39,30 @@ def test_a_plain_matrix_is_a_design_without_intercepts():
     design = as_design(x)
     assert design.groups == 0 and design.width == 3
     np.testing.assert_allclose(design.weighted_gram(np.ones(4)), x.T @ x)
+
+
+def test_newton_from_the_base_rates_reaches_the_same_optimum_in_fewer_steps():
+    rng = np.random.default_rng(2)
+    group = np.repeat(np.arange(6), 120)
+    x = rng.random((len(group), 4))
+    offset = np.array([-3.0, -2.0, -1.0, 0.0, 1.0, -4.0])[group]
+    y = (rng.random(len(group)) < 1 / (1 + np.exp(-(offset + x @ [2, 1, 0, 1])))) * 1.0
+    s = np.ones(len(group))
+    centre, penalty = (
+        np.r_[np.zeros(6), np.ones(4)],
+        np.r_[np.full(6, 1e-4), np.ones(4)],
+    )
+    calls = []
+
+    class Counted(GroupedDesign):
+        def weighted_gram(self, w):
+            calls.append(1)
+            return super().weighted_gram(w)
+
+    design = Counted(x, group)
+    from_base_rates = newton(design, y, s, centre, penalty)
+    steps = len(calls)
+    calls.clear()
+    from_centre = newton(design, y, s, centre, penalty, start=centre)
+    np.testing.assert_allclose(from_base_rates, from_centre, atol=1e-6)
+    assert steps < len(calls)
