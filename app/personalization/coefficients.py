@@ -8,6 +8,7 @@ pooled) shares.
 
 import numpy as np
 
+from app.personalization.design import GroupedDesign
 from app.personalization.numerics import newton
 from app.personalization.priors import Weights
 
@@ -19,7 +20,8 @@ def prior_scale(x: np.ndarray, y: np.ndarray, s: np.ndarray, prior: Weights) -> 
     the prior is therefore centred at `scale * prior`, where `scale` is fitted on
     the same data (a two-parameter logistic regression on the prior's score).
     """
-    z = np.column_stack([np.ones(len(x)), x @ np.asarray(prior)])
+    # One intercept (a group of every row, so Newton starts it at the base rate).
+    z = GroupedDesign((x @ np.asarray(prior))[:, None], np.zeros(len(x), dtype=int))
     theta = newton(z, y, s, np.zeros(2), np.array([1e-4, 1e-2]))
     return max(float(theta[1]), 0.0)
 
