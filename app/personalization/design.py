@@ -9,6 +9,8 @@ and only the features are multiplied as matrices. The results are those of the
 dense matrix [one-hot(group) | features] up to rounding.
 """
 
+import copy
+
 import numpy as np
 
 
@@ -30,11 +32,12 @@ class GroupedDesign:
             labels, codes = np.unique(np.asarray(group), return_inverse=True)
             # Given groups mean at least one intercept, rows or not.
             self.groups, self._codes = max(len(labels), 1), codes.reshape(-1)
-        # Rows ordered by group, and where each group starts in that order.
-        self._order = np.argsort(self._codes, kind="stable")
+        # Rows ordered by group (None: they already are, as pooled outcomes
+        # come), and where each group starts in that order.
+        in_order = bool((np.diff(self._codes) >= 0).all())
+        self._order = None if in_order else np.argsort(self._codes, kind="stable")
         counts = np.bincount(self._codes, minlength=self.groups)[: self.groups]
         self._starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.intp)
-        self._sorted = bool((np.diff(self._codes) >= 0).all())
 
     @property
     def codes(self) -> np.ndarray:
@@ -68,7 +71,7 @@ class GroupedDesign:
         gram = np.empty((self.width, self.width))
         gram[k:, k:] = self.features.T @ weighted
         if k:
-            rows = weighted if self._sorted else weighted[self._order]
+            rows = weighted if self._order is None else weighted[self._order]
             cross = (
                 np.add.reduceat(rows, self._starts, axis=0)
                 if len(rows)
@@ -84,14 +87,8 @@ class GroupedDesign:
         intercept column must be kept."""
         if not columns[: self.groups].all():
             raise ValueError("intercept columns cannot be dropped")
-        kept = GroupedDesign.__new__(GroupedDesign)
+        kept = copy.copy(self)  # the groups are the same
         kept.features = self.features[:, columns[self.groups :]]
-        kept.groups, kept._codes = self.groups, self._codes
-        kept._order, kept._starts, kept._sorted = (
-            self._order,
-            self._starts,
-            self._sorted,
-        )
         return kept
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.personalization.numerics import roc_auc
+from app.personalization.numerics import PairRanks, roc_auc
 
 BOOTSTRAP_ROUNDS = 200
 # Resampled counts held at once by the bootstrap (rounds x outcomes), ~8 bytes each.
@@ -72,7 +72,7 @@ def paired_noise(
     weight = np.asarray(weight, dtype=float)
     wp, wn = weight[won], weight[~won]
     pairs = [
-        _PairRanks(np.asarray(s)[won], np.asarray(s)[~won])
+        PairRanks(np.asarray(s)[won], np.asarray(s)[~won])
         for s in (candidate, baseline)
     ]
     per_batch = max(1, BOOTSTRAP_CELLS // max(len(won), 1))
@@ -84,26 +84,6 @@ def paired_noise(
         aucs = [pair.aucs(positive, negative) for pair in pairs]
         diffs.append(aucs[0] - aucs[1])
     return float(np.concatenate(diffs).std(ddof=1))
-
-
-class _PairRanks:
-    """Where each positive's score falls among the negatives' scores, so the
-    AUC of any weighting of the outcomes is a cumulative sum and two lookups."""
-
-    def __init__(self, positives: np.ndarray, negatives: np.ndarray) -> None:
-        self.order = np.argsort(negatives, kind="stable")
-        ordered = negatives[self.order]
-        self.below = np.searchsorted(ordered, positives, side="left")
-        self.up_to = np.searchsorted(ordered, positives, side="right")
-
-    def aucs(self, positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
-        """ROC-AUC (ties one half) of each row of outcome weights (rounds x n)."""
-        cumulative = np.zeros((len(negative), negative.shape[1] + 1))
-        np.cumsum(negative[:, self.order], axis=1, out=cumulative[:, 1:])
-        # below + half the ties = half of (weight below + weight up to the score)
-        beaten = cumulative[:, self.below] + cumulative[:, self.up_to]
-        total = positive.sum(axis=1) * negative.sum(axis=1)
-        return 0.5 * (positive * beaten).sum(axis=1) / total
 
 
 def _resampled(rng: np.random.Generator, n: int, rounds: int) -> np.ndarray:

@@ -31,28 +31,44 @@ def roc_auc(
         raise ValueError("scores, labels and weights must be 1-D and of equal length")
     if not (np.isfinite(s).all() and np.isfinite(w).all()) or (w < 0).any():
         raise ValueError("scores and weights must be finite, weights non-negative")
-    _, group = np.unique(s, return_inverse=True)
-    return grouped_auc(group, w * y, w * ~y)
-
-
-def grouped_auc(group: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> float:
-    """ROC-AUC from each outcome's rank group (0 = lowest score; tied scores share
-    one) and its positive and negative weight. Sorting is the costly part of an
-    AUC: callers that weigh the same scores many ways (a bootstrap) rank once."""
-    pos = np.bincount(group, weights=positive)
-    neg = np.bincount(group, weights=negative)
-    total_pos, total_neg = pos.sum(), neg.sum()
-    if total_pos <= 0 or total_neg <= 0:
+    positive, negative = w[y], w[~y]
+    if not (positive.sum() > 0 and negative.sum() > 0):
         raise ValueError("AUC needs both positive and negative outcomes")
-    below = np.cumsum(neg) - neg
-    return float((pos * (below + 0.5 * neg)).sum() / (total_pos * total_neg))
+    return float(PairRanks(s[y], s[~y]).aucs(positive[None], negative[None])[0])
+
+
+class PairRanks:
+    """Where each positive's score falls among the negatives' scores, so the
+    AUC of any weighting of the same outcomes is a cumulative sum and two
+    lookups: sorting is the costly part of an AUC, and a bootstrap weighs the
+    same scores hundreds of ways."""
+
+    def __init__(self, positives: np.ndarray, negatives: np.ndarray) -> None:
+        self.order = np.argsort(negatives, kind="stable")
+        ordered = negatives[self.order]
+        self.below = np.searchsorted(ordered, positives, side="left")
+        self.up_to = np.searchsorted(ordered, positives, side="right")
+
+    def aucs(self, positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
+        """ROC-AUC (ties one half) of each row of weights: `positive` (rows x
+        positives) and `negative` (rows x negatives), in the constructor's order."""
+        cumulative = np.zeros((len(negative), negative.shape[1] + 1))
+        np.cumsum(negative[:, self.order], axis=1, out=cumulative[:, 1:])
+        # below + half the ties = half of (weight below + weight up to the score)
+        beaten = cumulative[:, self.below] + cumulative[:, self.up_to]
+        total = positive.sum(axis=1) * negative.sum(axis=1)
+        return 0.5 * (positive * beaten).sum(axis=1) / total
 
 
 Matrix = np.ndarray | GroupedDesign
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 def _probabilities(x: Matrix, theta: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-(x @ theta)))
+    return _sigmoid(x @ theta)
 
 
 def _gradient(x: GroupedDesign, y, s, p, theta, centre, penalty) -> np.ndarray:
@@ -94,7 +110,7 @@ def newton(
     theta = _start(x, y, s, centre) if start is None else start.astype(float)
     current, z = objective(theta)
     for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-z))
+        p = _sigmoid(z)  # z of the accepted step: no second product
         grad = _gradient(x, y, s, p, theta, centre, penalty)
         hess = _hessian(x, s, p, penalty)
         step = np.linalg.solve(hess, grad)
@@ -160,7 +176,7 @@ def newton_nonneg(
     free = np.ones(width, dtype=bool)
     theta = np.zeros(width)
     for _ in range(2 * width):
-        sub = newton(_columns(x, free), y, s, centre[free], penalty[free])
+        sub = newton(x.keep(free), y, s, centre[free], penalty[free])
         theta = np.zeros(width)
         theta[free] = sub
         negative = free & (theta < 0)
@@ -177,14 +193,6 @@ def newton_nonneg(
     return np.maximum(
         theta, np.r_[np.full(intercepts, -np.inf), np.zeros(width - intercepts)]
     )
-
-
-def _columns(x: GroupedDesign, keep: np.ndarray) -> GroupedDesign:
-    """`x` with only the `keep` columns (a plain matrix's intercepts are columns
-    like any other; a GroupedDesign keeps all of its own)."""
-    if x.groups:
-        return x.keep(keep)
-    return GroupedDesign(x.features[:, keep])
 
 
 POSTERIOR_BATCH = 4000  # draws per batch of the posterior mean

@@ -10,12 +10,11 @@ from app.personalization import gate
 from app.personalization.gate import (
     AGAINST_CURRENT,
     AGAINST_PRIOR,
-    _PairRanks,
     judge,
     paired_noise,
 )
 from app.personalization.learning import FitSettings, fit_toward_prior, fit_weights
-from app.personalization.numerics import roc_auc
+from app.personalization.numerics import PairRanks, roc_auc
 from app.personalization.outcomes import REWARDS, Sample, graded
 from app.personalization.priors import DEFAULT
 
@@ -212,7 +211,7 @@ def test_the_bootstrap_weighs_outcomes_as_roc_auc_does_ties_included():
     scores = np.round(rng.normal(size=300) + won, 1)  # many ties
     weight = rng.random(300) + 0.2
     counts = rng.integers(0, 3, (4, 300))
-    ranks = _PairRanks(scores[won], scores[~won])
+    ranks = PairRanks(scores[won], scores[~won])
     batched = ranks.aucs(counts[:, won] * weight[won], counts[:, ~won] * weight[~won])
     for row, auc in zip(counts, batched, strict=True):
         assert auc == pytest.approx(roc_auc(scores, won, row * weight), abs=1e-12)
