@@ -9,40 +9,64 @@ its peers, so they are not independent).
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from learning_anchor import best_weighted_sum, expected_auc
 from learning_worlds import WorldClient, make_leads
 
 from app.personalization.priors import DEFAULT
+from app.personalization.value_tables import table_values
 
 BOOTSTRAP_ROUNDS = 1000
+
+
+def served_values(config, x: np.ndarray) -> np.ndarray:
+    """Σ weight × value of each lead under what the client is served (its value
+    tables applied to the seed values); the score is 100 times this."""
+    return table_values(x, config.tables) @ np.asarray(config.weights)
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """A client's held-out leads (seed values x, true conversion probability p)
+    and the best non-negative weighted sum of its factors (fitted on other leads)."""
+
+    x: np.ndarray
+    p: np.ndarray
+    best: np.ndarray
+
+    @classmethod
+    def of(cls, client: WorldClient, leads: int, ceiling_leads: int) -> "HeldOut":
+        held = make_leads(client.rng, leads, f"{client.cid}-held")
+        fit_leads = make_leads(client.rng, ceiling_leads, f"{client.cid}-fit")
+        best = best_weighted_sum(fit_leads.values, client.probability(fit_leads))
+        return cls(held.values, client.probability(held), best)
+
+    def figures(self, served) -> dict[str, float]:
+        """Expected AUC of what is `served`, of the defaults and of the best sum."""
+        return {
+            "served": expected_auc(served_values(served, self.x), self.p),
+            "default": expected_auc(self.x @ np.asarray(DEFAULT), self.p),
+            "best_sum": expected_auc(self.x @ self.best, self.p),
+        }
 
 
 def measure_newcomers(
     product,
     newcomers: list[WorldClient],
     record: Callable,
-    served_values: Callable,
     held_out: int,
     ceiling_leads: int,
 ) -> None:
     """Register each newcomer, let the product refit it (its prior), `record`
     what it is served next to the defaults and its best weighted sum, forget it."""
     for client in newcomers:
-        held = make_leads(client.rng, held_out, f"{client.cid}-held")
-        x, p = held.values, client.probability(held)
-        fit_leads = make_leads(client.rng, ceiling_leads, f"{client.cid}-fit")
-        best = best_weighted_sum(fit_leads.values, client.probability(fit_leads))
+        held = HeldOut.of(client, held_out, ceiling_leads)
         product.add_client(client.cid, client.vertical, client.size, client.country)
         product.refit(client.cid)
         served = product.served(client.cid)
-        seen = {
-            "served": expected_auc(served_values(served, x), p),
-            "default": expected_auc(x @ np.asarray(DEFAULT), p),
-            "best_sum": expected_auc(x @ best, p),
-        }
-        record(client, x, p, served.method, seen)
+        record(client, held, served.method, held.figures(served))
         product.forget(client.cid)
 
 

@@ -51,22 +51,23 @@ for path in (HERE.parent, HERE):
 
 from learning_anchor import (  # noqa: E402
     Anchor,
-    best_weighted_sum,
     expected_auc,
     pooled_logistic,
 )
-from learning_newcomers import gap_figures, measure_newcomers  # noqa: E402
+from learning_newcomers import (  # noqa: E402
+    HeldOut,
+    gap_figures,
+    measure_newcomers,
+)
 from learning_production import ProductLearning  # noqa: E402
 from learning_report import BANDS, KINDS, _pct, render  # noqa: E402
 from learning_worlds import (  # noqa: E402
     MISSPECIFIED,
     SCENARIOS,
     build_world,
-    make_leads,
 )
 
-from app.personalization.priors import DEFAULT, PRIORS  # noqa: E402
-from app.personalization.value_tables import table_values  # noqa: E402
+from app.personalization.priors import PRIORS  # noqa: E402
 
 ACCEPTANCE_SEEDS = tuple(range(1001, 1021))  # fixed before any tuning
 OWN_SIZES = (0, 30, 300, 1000)
@@ -113,7 +114,7 @@ def run_world(
         bands_x, bands_p, served_configs = [], [], []
         pooled_by_vertical: dict[str, np.ndarray] = {}
 
-        def record(client, x, p, method, seen) -> None:
+        def record(client, held, method, seen) -> None:
             """A newcomer's figures next to the two yardsticks."""
             if client.vertical not in pooled_by_vertical:
                 similar = [q for q in peers if q.vertical == client.vertical]
@@ -121,17 +122,15 @@ def run_world(
                     [peer_outcomes[q.cid] for q in similar]
                 )
             pooled = pooled_by_vertical[client.vertical]
-            newcomer["pooled_lr"].append(expected_auc(x @ pooled, p))
-            newcomer["shared"].append(expected_auc(x @ client.shared, p))
+            newcomer["pooled_lr"].append(expected_auc(held.x @ pooled, held.p))
+            newcomer["shared"].append(expected_auc(held.x @ client.shared, held.p))
             newcomer["method"].append(method)
             for k, value in seen.items():
                 newcomer[k].append(value)
 
         for client in clients:
-            held = make_leads(client.rng, HELD_OUT_LEADS, f"{client.cid}-held")
-            x, p = held.values, client.probability(held)
-            fit_leads = make_leads(client.rng, CEILING_LEADS, f"{client.cid}-fit")
-            best = best_weighted_sum(fit_leads.values, client.probability(fit_leads))
+            held = HeldOut.of(client, HELD_OUT_LEADS, CEILING_LEADS)
+            x, p = held.x, held.p
             stream = client.outcomes(max(sizes))
             product.add_client(client.cid, client.vertical, client.size, client.country)
             product.refit(client.cid)
@@ -142,23 +141,20 @@ def run_world(
                 served = product.served(client.cid)
                 method = served.method
                 row = auc[n]
-                row["served"].append(expected_auc(served_values(served, x), p))
+                figures = held.figures(served)
+                for kind, value in figures.items():
+                    row[kind].append(value)
                 anchor = Anchor(stream[:n])
                 row["anchor"].append(
                     expected_auc(anchor.scores(x), p) if anchor.usable else None
                 )
-                row["best_sum"].append(expected_auc(x @ best, p))
-                row["default"].append(expected_auc(x @ np.asarray(DEFAULT), p))
                 if n == 0:
-                    seen = {k: row[k][-1] for k in ("served", "default", "best_sum")}
-                    record(client, x, p, method, seen)
+                    record(client, held, method, figures)
             bands_x.append(x)
             bands_p.append(p)
             served_configs.append(served)
             product.forget(client.cid)
-        measure_newcomers(
-            product, extra, record, served_values, HELD_OUT_LEADS, CEILING_LEADS
-        )
+        measure_newcomers(product, extra, record, HELD_OUT_LEADS, CEILING_LEADS)
     finally:
         product.close()
     return {
@@ -166,12 +162,6 @@ def run_world(
         "newcomer": newcomer,
         "bands": band_counts(served_configs, bands_x, bands_p),
     }
-
-
-def served_values(config, x: np.ndarray) -> np.ndarray:
-    """Σ weight × value of each lead under what the client is served (its value
-    tables applied to the seed values); the score is 100 times this."""
-    return table_values(x, config.tables) @ np.asarray(config.weights)
 
 
 def _mean(values: list) -> float | None:
