@@ -6,7 +6,7 @@ most 20 minutes and 1 GB, per run.
 
 MAX_SECONDS = 20 * 60  # per refit run of every client
 MAX_RSS_BYTES = 1_000_000_000  # peak resident memory of the refitting process
-RUNS = ("from the prior", "peers personalised")
+RUNS = ("first refit", "hourly refit")
 
 
 def failures(runs: list[dict]) -> list[str]:

@@ -9,9 +9,11 @@ feedback) in a fresh SQLite file, or in the empty PostgreSQL database given with
 --database-url, then runs the production `refit_clients` twice, each run in a
 fresh child process so its memory is its own:
 
-1. every client from its prior (no peer has learned yet);
-2. again, with peers now personalised: each client's similar clients are found
-   and their outcomes pooled into its prior (the expensive case).
+1. the first refit of every client: each finds its similar clients (every
+   unpinned client with enough outcomes) and pools their outcomes into its
+   prior, then fits its own outcomes toward that prior;
+2. the hourly refit on the same outcomes, in a fresh process (nothing kept from
+   the first): the same pooling, each client now judged against what it serves.
 
 Per run: wall time, clients/s, peak RSS (VmHWM, else ru_maxrss; --tracemalloc
 adds the peak of Python allocations and slows the run), weight versions

@@ -1,9 +1,13 @@
 """The similar clients a refit can learn from, loaded once per refit run.
 
-A peer is a client whose latest version learned from its own outcomes and whose
-weights are not pinned. Its outcomes reach other clients' weights only through
-`pooling.cap_per_day`: at most POOL_PER_DAY of each day (by Feedback.created_at)
-count, so a burst of invented outcomes buys no more than a steady day's worth.
+A peer is a client with at least MIN_OUTCOMES outcomes whose weights are not
+pinned, whether or not its own refits were served: a client whose own outcomes
+did not beat its prior still holds honest evidence of what converts (leaving
+such clients out pooled 11-15 of 15 similar clients in the learning benchmark,
+and a newcomer's prior closed ~1 point less of its gap). Its outcomes reach
+other clients' weights only through `pooling.cap_per_day`: at most POOL_PER_DAY
+of each day (by Feedback.created_at) count, so a burst of invented outcomes buys
+no more than a steady day's worth.
 The client's own refit reads all its outcomes (`own_samples`) uncapped.
 
 Refitting 10,000 clients (benchmarks/refit_scale.py) asks for the outcomes of
@@ -20,7 +24,8 @@ from sqlalchemy.orm import Session
 from app.models import Client, Feedback, WeightVersion
 from app.personalization.outcomes import Sample
 from app.personalization.peer_outcomes import POOL_PER_DAY, PeerOutcomes, cap_per_day
-from app.personalization.similarity import Peer, PeerIndex
+from app.personalization.priors import DEFAULT
+from app.personalization.similarity import MIN_OUTCOMES, Peer, PeerIndex
 from app.scoring import validate_weights
 from app.services.learning.profiles import profile_of
 
@@ -70,31 +75,39 @@ class PeerPool:
 
 
 def _peers(session: Session) -> list[Peer]:
-    """Clients whose latest version learned from their own outcomes."""
+    """Unpinned clients with MIN_OUTCOMES outcomes, with their latest weights."""
     latest = (
         select(WeightVersion.client_id, func.max(WeightVersion.version).label("v"))
         .group_by(WeightVersion.client_id)
         .subquery()
     )
+    counted = (
+        select(Feedback.client_id, func.count().label("n"))
+        .group_by(Feedback.client_id)
+        .having(func.count() >= MIN_OUTCOMES)
+        .subquery()
+    )
     rows = session.execute(
-        select(WeightVersion, Client)
-        .join(
-            latest,
+        select(Client, counted.c.n, WeightVersion.weights)
+        .join(counted, counted.c.client_id == Client.id)
+        .outerjoin(latest, latest.c.client_id == Client.id)
+        .outerjoin(
+            WeightVersion,
             (WeightVersion.client_id == latest.c.client_id)
             & (WeightVersion.version == latest.c.v),
         )
-        .join(Client, Client.id == WeightVersion.client_id)
-        .where(WeightVersion.personalised.is_(True))
+        .where(Client.pinned_weights.is_(None))  # pinned clients teach nobody
     ).all()
+    # Weights only stand for a peer where its outcomes are not read (`combine`);
+    # one never refitted yet stands for the defaults.
     return [
         Peer(
             client.id,
             profile_of(client),
-            validate_weights(version.weights),
-            version.n_outcomes,
+            validate_weights(weights) if weights else DEFAULT,
+            n,
         )
-        for version, client in rows
-        if client.pinned_weights is None  # pinned clients teach nobody
+        for client, n, weights in rows
     ]
 
 
