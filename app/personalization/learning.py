@@ -99,23 +99,25 @@ def fit_toward_prior(
     l2: float,
     floor: float,
     group: np.ndarray | None = None,
+    scale: float | None = None,
 ) -> Weights | None:
     """Publishable weights from a logistic fit penalised toward `prior`.
 
     One intercept, or one per value of `group` (similar clients pooled, each
     with its own base rate); the coefficients are pulled toward `scale * prior`
-    (`prior_scale`) with precision `l2`. The weights are the posterior mean of
-    the non-negative, normalised coefficients (`nonneg_posterior_mean`), or the
-    constrained optimum when that has no answer. In the learning benchmark the
-    mean beat the optimum both for similar clients' pooled fits and for a
-    client's own refits (+0.004 AUC at 100 own outcomes): the optimum puts
-    weakly supported factors on zero.
+    (`prior_scale`, unless the caller has it) with precision `l2`. The weights
+    are the posterior mean of the non-negative, normalised coefficients
+    (`nonneg_posterior_mean`), or the constrained optimum when that has no
+    answer. In the learning benchmark the mean beat the optimum both for similar
+    clients' pooled fits and for a client's own refits (+0.004 AUC at 100 own
+    outcomes): the optimum puts weakly supported factors on zero.
     """
     if group is None:
         group = np.zeros(len(x), dtype=int)
     design = GroupedDesign(x, group)
     k = design.groups
-    scale = prior_scale(x, y, s, prior)
+    if scale is None:
+        scale = prior_scale(x, y, s, prior)
     centre = np.concatenate([np.zeros(k), scale * np.asarray(prior)])
     penalty = np.concatenate([np.full(k, 1e-4), np.full(x.shape[1], l2)])
     mean = nonneg_posterior_mean(design, y, s, centre, penalty, intercepts=k)

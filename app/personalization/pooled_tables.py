@@ -52,6 +52,7 @@ def pooled_tables(
     s: np.ndarray,
     group: np.ndarray,
     folds: Sequence[Sequence[int]],
+    scales: Sequence[float],
     baseline_auc: Mapping[int, float],
     prior: Weights,
     settings: FitSettings,
@@ -60,7 +61,9 @@ def pooled_tables(
     held-out AUC, or None when they do not beat the baseline on held-out
     neighbours beyond noise.
 
-    `folds` deals the neighbours (values of `group`) out; `baseline_auc` maps
+    `folds` deals the neighbours (values of `group`) out; `scales` holds the
+    prior's scale (`prior_scale`) on each fold's training outcomes, then on all
+    of them; `baseline_auc` maps
     each neighbour whose outcomes hold both classes to the AUC on its outcomes
     of what would be served without tables: the pooled weights fitted without
     its fold, or the prior when those weights failed their check.
@@ -71,7 +74,7 @@ def pooled_tables(
 
     basis = table_basis(x)
 
-    def fitted(train: np.ndarray) -> tuple[Weights, ValueTables] | None:
+    def fitted(train: np.ndarray, scale: float) -> tuple[Weights, ValueTables] | None:
         return fit_tables(
             x[train],
             y[train],
@@ -81,12 +84,12 @@ def pooled_tables(
             settings.floor,
             group=group[train],
             basis=basis[train],
+            scale=scale,
         )
 
     aucs, gains = [], []
-    for members in folds:
-        out = np.isin(group, members)
-        model = fitted(~out)
+    for members, scale in zip(folds, scales, strict=False):
+        model = fitted(~np.isin(group, members), scale)
         if model is None:
             return None
         for k in members:
@@ -98,7 +101,7 @@ def pooled_tables(
     noise = float(gain.std(ddof=1)) / np.sqrt(len(gain))
     if not gain.mean() > settings.table_margin * noise:
         return None
-    model = fitted(np.ones(len(y), dtype=bool))
+    model = fitted(np.ones(len(y), dtype=bool), scales[-1])
     if model is None or not model[1].tables:
         return None
     return model[0], model[1], float(np.mean(aucs))

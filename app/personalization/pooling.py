@@ -64,6 +64,7 @@ from functools import partial
 
 import numpy as np
 
+from app.personalization.coefficients import prior_scale
 from app.personalization.learning import DEFAULT_SETTINGS, FitSettings, fit_toward_prior
 from app.personalization.numerics import roc_auc
 from app.personalization.outcomes import N_FACTORS, Sample, graded
@@ -254,10 +255,14 @@ def _pooled(
     weights_auc: dict[int, float] = {}
     prior_auc: dict[int, float] = {}
     folds = neighbour_folds(kept)
-    for members in folds:
-        out = np.isin(group, members)
+    # The prior's scale on each fold's training outcomes, then on all of them:
+    # the weights' and the tables' fits of one fold share it.
+    trains = [~np.isin(group, members) for members in folds]
+    trains.append(np.ones(len(y), dtype=bool))
+    scales = [prior_scale(x[t], y[t], s[t], prior) for t in trains]
+    for members, train, scale in zip(folds, trains, scales, strict=False):
         weights = fit_toward_prior(
-            x[~out], y[~out], s[~out], prior, l2, settings.floor, group[~out]
+            x[train], y[train], s[train], prior, l2, settings.floor, group[train], scale
         )
         if weights is None:
             return result(None, False, "no factor has a positive effect")
@@ -275,13 +280,15 @@ def _pooled(
     auc_old = float(np.mean(list(prior_auc.values())))
     passed = not diffs.mean() < -(noise + settings.tolerance)
     if passed:
-        weights = fit_toward_prior(x, y, s, prior, l2, settings.floor, group)
+        weights = fit_toward_prior(
+            x, y, s, prior, l2, settings.floor, group, scales[-1]
+        )
         if weights is None:
             return result(None, False, "no factor has a positive effect")
     # Tables must beat what would be served without them: the pooled weights when
     # they passed, else the prior (module docstring: why).
     baseline = weights_auc if passed else prior_auc
-    tabled = pooled_tables(x, y, s, group, folds, baseline, prior, settings)
+    tabled = pooled_tables(x, y, s, group, folds, scales, baseline, prior, settings)
     if tabled is not None:
         weights, tables, auc_tables = tabled
         why = "weights" if passed else "the prior (weights alone did not)"

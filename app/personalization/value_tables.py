@@ -114,6 +114,7 @@ def fit_coefficients(
     prior_tables: ValueTables | None = None,
     group: np.ndarray | None = None,
     basis: np.ndarray | None = None,
+    scale: float | None = None,
 ) -> np.ndarray:
     """Intercept then the N_COLUMNS table coefficients (values at the knots, on
     the logit scale) of the penalised fit.
@@ -125,12 +126,13 @@ def fit_coefficients(
     pulled the same way and the bends toward the prior's with precision
     max(`l2`, `BEND_L2`). With `group` (similar clients pooled) each group has
     its own intercept, and the first value returned is their mean. `basis` is
-    `table_basis(x)` when the caller has it (it fits many subsets of the same
-    outcomes).
+    `table_basis(x)` and `scale` c when the caller has them (it fits many
+    subsets of the same outcomes).
     """
     x = np.asarray(x, dtype=float)
     tables = prior_tables if prior_tables is not None else IDENTITY
-    scale = prior_scale(table_values(x, tables), y, s, prior)
+    if scale is None:
+        scale = prior_scale(table_values(x, tables), y, s, prior)
     prior_line = np.concatenate(
         [
             scale * weight * np.asarray(tables.tables.get(key, knots))
@@ -197,16 +199,25 @@ def fit_tables(
     prior_tables: ValueTables | None = None,
     group: np.ndarray | None = None,
     basis: np.ndarray | None = None,
+    scale: float | None = None,
 ) -> tuple[Weights, ValueTables] | None:
     """Weights and value tables from outcomes, shrunk toward the prior (`prior`
     weights on the seed's values, or on `prior_tables` when it has tables).
 
     x: seed factor values (n x 10), y: outcomes, s: sample weights, `group`: one
-    intercept per value (pooled clients). None when the fit ranks nothing
-    (every factor flat).
+    intercept per value (pooled clients); `basis` and `scale` as in
+    `fit_coefficients`. None when the fit ranks nothing (every factor flat).
     """
     theta = fit_coefficients(
-        x, y, s, prior, l2, prior_tables=prior_tables, group=group, basis=basis
+        x,
+        y,
+        s,
+        prior,
+        l2,
+        prior_tables=prior_tables,
+        group=group,
+        basis=basis,
+        scale=scale,
     )
     return tables_from_coefficients(theta[1:], floor)
 

@@ -64,5 +64,6 @@ def test_newton_from_the_base_rates_reaches_the_same_optimum_in_fewer_steps():
     steps = len(calls)
     calls.clear()
     from_centre = newton(design, y, s, centre, penalty, start=centre)
-    np.testing.assert_allclose(from_base_rates, from_centre, atol=1e-6)
+    # the same optimum to the tolerance Newton stops at (CONVERGED_DECREMENT)
+    np.testing.assert_allclose(from_base_rates, from_centre, atol=1e-5)
     assert steps < len(calls)
