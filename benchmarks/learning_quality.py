@@ -67,6 +67,9 @@ from learning_worlds import (  # noqa: E402
     build_world,
 )
 
+from app.personalization.bands import (  # noqa: E402
+    MIN_OUTCOMES as BANDS_LEARNED_FROM,  # fewer own outcomes keep the seed's bands
+)
 from app.personalization.priors import PRIORS  # noqa: E402
 
 ACCEPTANCE_SEEDS = tuple(range(1001, 1021))  # fixed before any tuning
@@ -266,6 +269,8 @@ def checks(report: dict) -> list[tuple[str, bool, str]]:
                     f"{_pct(s['newcomer']['gap_closed_shared_truth'])})",
                 )
             )
+        if max(int(n) for n in rows) < BANDS_LEARNED_FROM:
+            continue  # the seed's 80 / 60 / 40 stay: the band rule is for learned ones
         present = [s["bands"][b] for b in BANDS if s["bands"][b]["share"] >= 0.01]
         rates = [b["conversion"] for b in present]
         found.append(

@@ -74,6 +74,16 @@ def test_the_benchmark_fails_when_served_weights_trail_the_anchor(benchmark, rep
     assert "our_model: served at 300 >= anchor - 1 SE" not in results
 
 
+def test_band_rules_are_checked_only_where_bands_were_learned(benchmark, report):
+    names = [name for name, _, _ in benchmark.checks(report)]
+    assert "our_model: conversion falls Hot > Warm > Cool > Cold" in names
+    newcomers_only = copy.deepcopy(report)
+    for scenario in newcomers_only["scenarios"].values():
+        scenario["by_own_outcomes"] = {0: scenario["by_own_outcomes"][0]}
+    names = [name for name, _, _ in benchmark.checks(newcomers_only)]
+    assert not [name for name in names if "Hot" in name]
+
+
 def test_acceptance_seeds_are_fixed(benchmark):
     assert benchmark.ACCEPTANCE_SEEDS == tuple(range(1001, 1021))
     assert not set(DEV_SEEDS) & set(benchmark.ACCEPTANCE_SEEDS)
