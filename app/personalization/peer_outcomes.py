@@ -1,6 +1,7 @@
 """Similar clients' outcomes as pooling reads them: at most a day's worth per day
 of a peer, held as arrays for the length of a refit run."""
 
+import hashlib
 import itertools
 from collections.abc import Hashable, Iterable, Sequence
 
@@ -51,3 +52,18 @@ class PeerOutcomes(Sequence[Sample]):
 
     def __getitem__(self, index: int) -> Sample:  # type: ignore[override]
         return Sample(tuple(self.values[index].tolist()), float(self.rewards[index]))
+
+
+def usable_arrays(
+    outcomes: Sequence[Sample],
+) -> tuple[np.ndarray, np.ndarray, Hashable]:
+    """Factor values and rewards of the outcomes with a reward, and what stands
+    for them in remembered results (a digest of both, or PeerOutcomes' token)."""
+    if isinstance(outcomes, PeerOutcomes):
+        keep = outcomes.rewards != 0
+        return outcomes.values[keep], outcomes.rewards[keep], outcomes.token
+    usable = [p for p in outcomes if p.reward != 0]
+    x = np.array([p.values for p in usable], dtype=float).reshape(-1, N_FACTORS)
+    rewards = np.array([p.reward for p in usable], dtype=float)
+    digest = hashlib.blake2b(x.tobytes() + rewards.tobytes(), digest_size=16)
+    return x, rewards, digest.digest()

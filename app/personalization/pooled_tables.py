@@ -27,6 +27,7 @@ against what they would replace, and the fold fits are the same.
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,6 +47,18 @@ def neighbour_folds(neighbours: Sequence[int]) -> list[list[int]]:
     return [list(neighbours[f::count]) for f in range(count)]
 
 
+@dataclass(frozen=True, slots=True)
+class PooledTables:
+    """Tables that beat their baseline: the model fitted on every neighbour, its
+    mean held-out AUC, and what the check saw (each fold's model, in `folds`
+    order, and each held-out neighbour's AUC under it, `aucs`)."""
+
+    model: Model
+    auc: float
+    fold_models: tuple[Model, ...]
+    aucs: Mapping[int, float]
+
+
 def pooled_tables(
     x: np.ndarray,
     y: np.ndarray,
@@ -56,10 +69,10 @@ def pooled_tables(
     baseline_auc: Mapping[int, float],
     prior: Weights,
     settings: FitSettings,
-) -> tuple[Weights, ValueTables, float] | None:
-    """Weights and value tables from the pooled outcomes, with the tables' mean
-    held-out AUC, or None when they do not beat the baseline on held-out
-    neighbours beyond noise.
+) -> PooledTables | None:
+    """Weights and value tables from the pooled outcomes (with what their check
+    saw), or None when they do not beat the baseline on held-out neighbours
+    beyond noise.
 
     `folds` deals the neighbours (values of `group`) out; `scales` holds the
     prior's scale (`prior_scale`) on each fold's training outcomes, then on all
@@ -87,21 +100,24 @@ def pooled_tables(
             scale=scale,
         )
 
-    aucs, gains = [], []
+    aucs: dict[int, float] = {}
+    models = []
     for members, scale in zip(folds, scales, strict=False):
-        model = fitted(~np.isin(group, members), scale)
-        if model is None:
+        fold = fitted(~np.isin(group, members), scale)
+        if fold is None:
             return None
+        models.append(Model(*fold))
         for k in members:
             if k in baseline_auc:
                 test = group == k
-                aucs.append(roc_auc(Model(*model).scores(x[test]), y[test], s[test]))
-                gains.append(aucs[-1] - baseline_auc[k])
-    gain = np.asarray(gains)
+                aucs[k] = roc_auc(models[-1].scores(x[test]), y[test], s[test])
+    gain = np.array([aucs[k] - baseline_auc[k] for k in aucs])
     noise = float(gain.std(ddof=1)) / np.sqrt(len(gain))
     if not gain.mean() > settings.table_margin * noise:
         return None
-    model = fitted(np.ones(len(y), dtype=bool), scales[-1])
-    if model is None or not model[1].tables:
+    full = fitted(np.ones(len(y), dtype=bool), scales[-1])
+    if full is None or not full[1].tables:
         return None
-    return model[0], model[1], float(np.mean(aucs))
+    return PooledTables(
+        Model(*full), float(np.mean(list(aucs.values()))), tuple(models), aucs
+    )

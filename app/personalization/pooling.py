@@ -53,25 +53,35 @@ middle level converts best, no weighted sum of the seed's values may beat the
 prior while the tables beat it by far, and judging only the weights made the
 newcomer's start a coin flip on noise between the two.
 
+Company size: the served model (weights, or tables) carries a tilt along the
+neighbours' company sizes when it passes its own check on the same folds
+(`size_tilt.py`), and each client is served it moved to its own size.
+
 Cost: dozens of logistic fits on up to 20 peers' outcomes, the bulk of a refit
 run; results are kept by their inputs (KEPT_RESULTS at most).
 """
 
-import hashlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 
+from app.personalization.candidates import Model
 from app.personalization.coefficients import prior_scale
 from app.personalization.learning import DEFAULT_SETTINGS, FitSettings, fit_toward_prior
 from app.personalization.numerics import roc_auc
-from app.personalization.outcomes import N_FACTORS, Sample, graded
-from app.personalization.peer_outcomes import POOL_PER_DAY, PeerOutcomes, cap_per_day
+from app.personalization.outcomes import Sample, graded
+from app.personalization.peer_outcomes import (
+    POOL_PER_DAY,
+    PeerOutcomes,
+    cap_per_day,
+    usable_arrays,
+)
 from app.personalization.pooled_tables import neighbour_folds, pooled_tables
 from app.personalization.priors import Weights
 from app.personalization.similarity import Neighbour
+from app.personalization.size_tilt import SizeTilt, judged_tilt, size_decades
 from app.scoring import ValueTables
 
 __all__ = ["POOL_PER_DAY", "PeerOutcomes", "PooledFit", "cap_per_day", "pooled_fit"]
@@ -108,19 +118,9 @@ class PooledFit:
     # Value tables learned from the neighbours (pooled_tables.py), served with
     # `weights`; None: the seed's values.
     tables: ValueTables | None = None
-
-
-def _usable(outcomes: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, Hashable]:
-    """Factor values and rewards of the outcomes with a reward, and what stands
-    for them in remembered results (a digest of both, or PeerOutcomes' token)."""
-    if isinstance(outcomes, PeerOutcomes):
-        keep = outcomes.rewards != 0
-        return outcomes.values[keep], outcomes.rewards[keep], outcomes.token
-    usable = [p for p in outcomes if p.reward != 0]
-    x = np.array([p.values for p in usable], dtype=float).reshape(-1, N_FACTORS)
-    rewards = np.array([p.reward for p in usable], dtype=float)
-    digest = hashlib.blake2b(x.tobytes() + rewards.tobytes(), digest_size=16)
-    return x, rewards, digest.digest()
+    # How the weights move with a client's company size (size_tilt.py); None:
+    # they do not, for any client.
+    size_tilt: SizeTilt | None = None
 
 
 def _remembered(kept: dict, key: Hashable, compute: Callable[[], object]) -> object:
@@ -185,18 +185,23 @@ def pooled_fit(
     outcomes there are left out. The penalty is `settings.l2[prior_method]`, the
     floor `settings.floor`. Deterministic: same input, same result.
     """
-    groups, digests = [], []
+    groups, digests, decades = [], [], []
     for n in neighbours:
-        x, rewards, digest = _usable(samples.get(n.client_id, ()))
+        x, rewards, digest = usable_arrays(samples.get(n.client_id, ()))
         if len(rewards) and n.similarity > 0:
             won, grade = graded(rewards, negative_weight=1.0, settle_weak=True)
             groups.append((n.client_id, n.similarity, x, won, grade))
             digests.append(digest)
+            decades.append(size_decades(n.company_size))
 
-    args = (groups, digests, prior, prior_method, settings, max_outcomes, min_clients)
+    args = (groups, digests, decades, prior, prior_method, settings)
+    args += (max_outcomes, min_clients)
     if settings is not DEFAULT_SETTINGS:  # other settings are not in the key
         return _pooled(*args)
-    shown = tuple((g[0], g[1], d) for g, d in zip(groups, digests, strict=True))
+    shown = tuple(
+        (g[0], g[1], digest, size)
+        for g, digest, size in zip(groups, digests, decades, strict=True)
+    )
     key = (shown, tuple(prior), prior_method, max_outcomes, min_clients)
     return _remembered(_POOLED_FITS, key, lambda: _pooled(*args))  # type: ignore
 
@@ -204,6 +209,7 @@ def pooled_fit(
 def _pooled(
     groups: Sequence[tuple[str, float, np.ndarray, np.ndarray, np.ndarray]],
     digests: Sequence[Hashable],
+    decades: Sequence[float | None],
     prior: Weights,
     prior_method: str,
     settings: FitSettings,
@@ -215,18 +221,9 @@ def _pooled(
     n_samples = sum(len(g[3]) for g in groups)
     contributors: tuple[tuple[str, float], ...] = ()
 
-    def result(weights, accepted, reason, new=None, old=None, tables=None):
-        return PooledFit(
-            weights,
-            len(groups),
-            n_samples,
-            new,
-            old,
-            accepted,
-            reason,
-            contributors,
-            tables,
-        )
+    def result(weights, accepted, reason, new=None, old=None, tables=None, tilt=None):
+        found = (len(groups), n_samples, new, old, accepted, reason, contributors)
+        return PooledFit(weights, *found, tables, tilt)
 
     if len(groups) < min_clients:
         return result(None, False, f"needs outcomes of {min_clients} similar clients")
@@ -260,12 +257,14 @@ def _pooled(
     trains = [~np.isin(group, members) for members in folds]
     trains.append(np.ones(len(y), dtype=bool))
     scales = [prior_scale(x[t], y[t], s[t], prior) for t in trains]
+    fold_models = []
     for members, train, scale in zip(folds, trains, scales, strict=False):
         weights = fit_toward_prior(
             x[train], y[train], s[train], prior, l2, settings.floor, group[train], scale
         )
         if weights is None:
             return result(None, False, "no factor has a positive effect")
+        fold_models.append(Model(weights))
         for k in members:
             test = group == k
             if y[test].all() or not y[test].any():
@@ -289,10 +288,19 @@ def _pooled(
     # they passed, else the prior (module docstring: why).
     baseline = weights_auc if passed else prior_auc
     tabled = pooled_tables(x, y, s, group, folds, scales, baseline, prior, settings)
-    if tabled is not None:
-        weights, tables, auc_tables = tabled
-        why = "weights" if passed else "the prior (weights alone did not)"
-        return result(weights, True, f"tables beat {why}", auc_tables, auc_old, tables)
-    if not passed:
+    if tabled is None and not passed:
         return result(None, False, "held-out AUC would fall", auc_new, auc_old)
-    return result(weights, True, "held-out AUC did not fall", auc_new, auc_old)
+    model, held_out = Model(weights), weights_auc  # the served model and its check
+    if tabled is not None:
+        model, fold_models, held_out = tabled.model, tabled.fold_models, tabled.aucs
+    sizes = {k: decades[k] for k in kept}
+    tilt = judged_tilt(
+        x, y, s, group, folds, fold_models, held_out, model, sizes, settings.floor
+    )
+    if tabled is not None:
+        why = "weights" if passed else "the prior (weights alone did not)"
+        reason = f"tables beat {why}"
+        new, tables = tabled.auc, tabled.model.tables
+    else:
+        reason, new, tables = "held-out AUC did not fall", auc_new, None
+    return result(model.weights, True, reason, new, auc_old, tables, tilt)

@@ -28,11 +28,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from app.personalization.candidates import Model
 from app.personalization.learning import FitResult
 from app.personalization.outcomes import Sample
 from app.personalization.pooling import pooled_fit
 from app.personalization.priors import DEFAULT, Weights, prior_for
+from app.personalization.profile import SizeRange
+from app.personalization.settings import DEFAULT_SETTINGS
 from app.personalization.similarity import Neighbour, combine
+from app.personalization.size_tilt import size_decades
 from app.scoring import ValueTables
 
 MIN_SIMILAR_CLIENTS = 5  # the seed's rule for `similar_clients`
@@ -63,12 +67,15 @@ def prior_choice(
     vertical: str | None,
     *,
     neighbour_samples: Mapping[str, Sequence[Sample]] | None = None,
+    company_size: SizeRange | None = None,
 ) -> WeightChoice:
     """similar_clients (>= 5 neighbours) -> industry_prior (known vertical) -> default.
 
     Also the prior that a client's own learning is shrunk toward.
     `neighbour_samples` maps a neighbour's client_id to its outcomes (see the
     module docstring); None keeps the combination of their learned weights.
+    Pooled weights are moved to the client's `company_size` when their size
+    tilt passed its check (size_tilt.py; `details["size_tilt"]`).
     """
     industry = prior_for(vertical)
     fallback_method = INDUSTRY_PRIOR if industry is not None else DEFAULT_METHOD
@@ -95,10 +102,15 @@ def prior_choice(
             pooled_peers=dict(pooled.contributors),
         )
         if pooled.accepted and pooled.weights is not None:
-            if pooled.tables is not None:
-                facts[TABLES] = pooled.tables.to_json()
+            served = Model(pooled.weights, pooled.tables)
+            decades = size_decades(company_size)
+            if pooled.size_tilt is not None and decades is not None:
+                served = pooled.size_tilt.at(served, decades, DEFAULT_SETTINGS.floor)
+                facts["size_tilt"] = pooled.size_tilt.to_json()
+            if served.tables is not None:
+                facts[TABLES] = served.tables.to_json()
             return WeightChoice(
-                SIMILAR_CLIENTS, pooled.weights, MappingProxyType(facts), pooled.tables
+                SIMILAR_CLIENTS, served.weights, MappingProxyType(facts), served.tables
             )
         facts["pooled_rejected"] = pooled.reason
     return WeightChoice(fallback_method, fallback, MappingProxyType(facts))

@@ -46,6 +46,9 @@ class Neighbour:
     similarity: float
     weights: Weights
     n_outcomes: int
+    # The peer's company size, which pooled weights may be tilted along
+    # (size_tilt.py); None: unknown.
+    company_size: SizeRange | None = None
 
 
 class PeerIndex(Sequence[Peer]):
@@ -127,7 +130,13 @@ def nearest(
         score = similarity(profile, peer.profile)
         if score >= min_similarity:
             found.append(
-                Neighbour(peer.client_id, score, peer.weights, peer.n_outcomes)
+                Neighbour(
+                    peer.client_id,
+                    score,
+                    peer.weights,
+                    peer.n_outcomes,
+                    peer.profile.company_size,
+                )
             )
     found.sort(key=lambda n: (-n.similarity, -n.n_outcomes, n.client_id))
     return found[:k]

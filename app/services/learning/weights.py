@@ -98,7 +98,12 @@ def refit(
         if len(neighbours) >= MIN_SIMILAR_CLIENTS
         else None
     )
-    prior = prior_choice(neighbours, profile.vertical, neighbour_samples=pooled)
+    prior = prior_choice(
+        neighbours,
+        profile.vertical,
+        neighbour_samples=pooled,
+        company_size=profile.company_size,
+    )
     fit = None
     if samples:
         previous = validate_weights(current.weights) if current else prior.weights
