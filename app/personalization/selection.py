@@ -106,7 +106,7 @@ def prior_choice(
             decades = size_decades(company_size)
             if pooled.size_tilt is not None and decades is not None:
                 served = pooled.size_tilt.at(served, decades, DEFAULT_SETTINGS.floor)
-                facts["size_tilt"] = pooled.size_tilt.to_json()
+                facts["size_tilt"] = pooled.size_tilt.to_json(decades)
             if served.tables is not None:
                 facts[TABLES] = served.tables.to_json()
             return WeightChoice(

@@ -71,9 +71,12 @@ class SizeTilt:
         weights = to_weights(moved, floor)
         return model if weights is None else Model(weights, model.tables)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self, decades: float) -> dict[str, object]:
+        """What a weight version records: the size the pooled weights stand for,
+        the client's, and each factor's slope."""
         return {
-            "centre_employees": round(10**self.centre),
+            "pooled_at_employees": round(10**self.centre),
+            "client_employees": round(10**decades),
             "slopes_per_decade": [round(v, 4) for v in self.slopes],
         }
 

@@ -104,7 +104,10 @@ def test_pooled_weights_follow_the_clients_size_when_the_check_holds():
     assert small.weights[6] < unknown.weights[6] < large.weights[6]
     assert unknown.weights == pooled.weights
     assert "size_tilt" in small.details and "size_tilt" not in unknown.details
-    assert small.details["size_tilt"] == pooled.size_tilt.to_json()
+    recorded = small.details["size_tilt"]
+    assert recorded == pooled.size_tilt.to_json(size_decades((1, 10)))
+    assert recorded["client_employees"] == 6  # the middle of 1-10, rounded
+    assert len(recorded["slopes_per_decade"]) == 10
 
 
 @pytest.mark.parametrize("sized, drift", [(False, True), (True, False)])
