@@ -47,6 +47,31 @@ def neighbour_folds(neighbours: Sequence[int]) -> list[list[int]]:
     return [list(neighbours[f::count]) for f in range(count)]
 
 
+class NeighbourFolds:
+    """The screened neighbours' pooled outcomes, one row each: seed values `x`,
+    won `y`, weight `s` and the neighbour it came from (`group`); the folds the
+    neighbours are dealt into for the pooled checks, and each fold's training
+    rows (`trains`, then every row last)."""
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        s: np.ndarray,
+        group: np.ndarray,
+        neighbours: Sequence[int],
+    ) -> None:
+        self.x, self.y, self.s, self.group = x, y, s, group
+        self.folds = neighbour_folds(neighbours)
+        self.trains = [~np.isin(group, members) for members in self.folds]
+        self.trains.append(np.ones(len(y), dtype=bool))
+
+    def held_out(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Neighbour k's rows: values, won and weights."""
+        test = self.group == k
+        return self.x[test], self.y[test], self.s[test]
+
+
 @dataclass(frozen=True, slots=True)
 class PooledTables:
     """Tables that beat their baseline: the model fitted on every neighbour, its
@@ -60,11 +85,7 @@ class PooledTables:
 
 
 def pooled_tables(
-    x: np.ndarray,
-    y: np.ndarray,
-    s: np.ndarray,
-    group: np.ndarray,
-    folds: Sequence[Sequence[int]],
+    pooled: NeighbourFolds,
     scales: Sequence[float],
     baseline_auc: Mapping[int, float],
     prior: Weights,
@@ -74,13 +95,13 @@ def pooled_tables(
     saw), or None when they do not beat the baseline on held-out neighbours
     beyond noise.
 
-    `folds` deals the neighbours (values of `group`) out; `scales` holds the
-    prior's scale (`prior_scale`) on each fold's training outcomes, then on all
-    of them; `baseline_auc` maps
-    each neighbour whose outcomes hold both classes to the AUC on its outcomes
-    of what would be served without tables: the pooled weights fitted without
-    its fold, or the prior when those weights failed their check.
+    `scales` holds the prior's scale (`prior_scale`) on each of `pooled.trains`;
+    `baseline_auc` maps each neighbour whose outcomes hold both classes to the
+    AUC on its outcomes of what would be served without tables: the pooled
+    weights fitted without its fold, or the prior when those weights failed
+    their check.
     """
+    x, y = pooled.x, pooled.y
     n_pos = int(y.sum())
     if min(n_pos, len(y) - n_pos) < settings.min_table_class or len(baseline_auc) < 3:
         return None
@@ -91,31 +112,31 @@ def pooled_tables(
         return fit_tables(
             x[train],
             y[train],
-            s[train],
+            pooled.s[train],
             prior,
             settings.table_l2,
             settings.floor,
-            group=group[train],
+            group=pooled.group[train],
             basis=basis[train],
             scale=scale,
         )
 
     aucs: dict[int, float] = {}
     models = []
-    for members, scale in zip(folds, scales, strict=False):
-        fold = fitted(~np.isin(group, members), scale)
+    for members, train, scale in zip(pooled.folds, pooled.trains, scales, strict=False):
+        fold = fitted(train, scale)
         if fold is None:
             return None
         models.append(Model(*fold))
         for k in members:
             if k in baseline_auc:
-                test = group == k
-                aucs[k] = roc_auc(models[-1].scores(x[test]), y[test], s[test])
+                held_x, held_y, held_s = pooled.held_out(k)
+                aucs[k] = roc_auc(models[-1].scores(held_x), held_y, held_s)
     gain = np.array([aucs[k] - baseline_auc[k] for k in aucs])
     noise = float(gain.std(ddof=1)) / np.sqrt(len(gain))
     if not gain.mean() > settings.table_margin * noise:
         return None
-    full = fitted(np.ones(len(y), dtype=bool), scales[-1])
+    full = fitted(pooled.trains[-1], scales[-1])
     if full is None or not full[1].tables:
         return None
     return PooledTables(

@@ -78,7 +78,7 @@ from app.personalization.peer_outcomes import (
     cap_per_day,
     usable_arrays,
 )
-from app.personalization.pooled_tables import neighbour_folds, pooled_tables
+from app.personalization.pooled_tables import NeighbourFolds, pooled_tables
 from app.personalization.priors import Weights
 from app.personalization.similarity import Neighbour
 from app.personalization.size_tilt import SizeTilt, judged_tilt, size_decades
@@ -251,14 +251,12 @@ def _pooled(
     # held-out neighbour -> AUC on its outcomes of the pooled weights, of the prior
     weights_auc: dict[int, float] = {}
     prior_auc: dict[int, float] = {}
-    folds = neighbour_folds(kept)
     # The prior's scale on each fold's training outcomes, then on all of them:
     # the weights' and the tables' fits of one fold share it.
-    trains = [~np.isin(group, members) for members in folds]
-    trains.append(np.ones(len(y), dtype=bool))
-    scales = [prior_scale(x[t], y[t], s[t], prior) for t in trains]
+    pooled = NeighbourFolds(x, y, s, group, kept)
+    scales = [prior_scale(x[t], y[t], s[t], prior) for t in pooled.trains]
     fold_models = []
-    for members, train, scale in zip(folds, trains, scales, strict=False):
+    for members, train, scale in zip(pooled.folds, pooled.trains, scales, strict=False):
         weights = fit_toward_prior(
             x[train], y[train], s[train], prior, l2, settings.floor, group[train], scale
         )
@@ -266,11 +264,11 @@ def _pooled(
             return result(None, False, "no factor has a positive effect")
         fold_models.append(Model(weights))
         for k in members:
-            test = group == k
-            if y[test].all() or not y[test].any():
+            held_x, held_y, held_s = pooled.held_out(k)
+            if held_y.all() or not held_y.any():
                 continue  # AUC needs both classes
-            weights_auc[k] = roc_auc(x[test] @ np.asarray(weights), y[test], s[test])
-            prior_auc[k] = roc_auc(x[test] @ np.asarray(prior), y[test], s[test])
+            weights_auc[k] = roc_auc(held_x @ np.asarray(weights), held_y, held_s)
+            prior_auc[k] = roc_auc(held_x @ np.asarray(prior), held_y, held_s)
     if len(weights_auc) < 3:
         return result(None, False, "too few neighbours with both outcome classes")
     diffs = np.subtract(list(weights_auc.values()), list(prior_auc.values()))
@@ -287,16 +285,14 @@ def _pooled(
     # Tables must beat what would be served without them: the pooled weights when
     # they passed, else the prior (module docstring: why).
     baseline = weights_auc if passed else prior_auc
-    tabled = pooled_tables(x, y, s, group, folds, scales, baseline, prior, settings)
+    tabled = pooled_tables(pooled, scales, baseline, prior, settings)
     if tabled is None and not passed:
         return result(None, False, "held-out AUC would fall", auc_new, auc_old)
     model, held_out = Model(weights), weights_auc  # the served model and its check
     if tabled is not None:
         model, fold_models, held_out = tabled.model, tabled.fold_models, tabled.aucs
     sizes = {k: decades[k] for k in kept}
-    tilt = judged_tilt(
-        x, y, s, group, folds, fold_models, held_out, model, sizes, settings.floor
-    )
+    tilt = judged_tilt(pooled, fold_models, held_out, model, sizes, settings.floor)
     if tabled is not None:
         why = "weights" if passed else "the prior (weights alone did not)"
         reason = f"tables beat {why}"

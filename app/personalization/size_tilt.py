@@ -36,6 +36,7 @@ from app.personalization.candidates import Model
 from app.personalization.coefficients import to_weights
 from app.personalization.design import GroupedDesign
 from app.personalization.numerics import newton, roc_auc
+from app.personalization.pooled_tables import NeighbourFolds
 from app.personalization.profile import SizeRange
 from app.personalization.value_tables import table_values
 
@@ -113,30 +114,28 @@ def fit_tilt(
 
 
 def judged_tilt(
-    x: np.ndarray,
-    y: np.ndarray,
-    s: np.ndarray,
-    group: np.ndarray,
-    folds: Sequence[Sequence[int]],
+    pooled: NeighbourFolds,
     fold_models: Sequence[Model],
     held_out_auc: Mapping[int, float],
     model: Model,
     decades: Mapping[int, float | None],
     floor: float,
 ) -> SizeTilt | None:
-    """The tilt of the pooled `model`, when tilting each fold's model to its
-    held-out neighbours' sizes ranks their outcomes better on average than
-    `held_out_auc` (the untilted fold models'); else None.
+    """The tilt of the pooled `model`, when tilting each fold's model (in
+    `pooled.folds` order) to its held-out neighbours' sizes ranks their outcomes
+    better on average than `held_out_auc` (the untilted fold models'); else None.
 
-    `decades` maps each neighbour (value of `group`) to its size in decades.
+    `decades` maps each neighbour (value of `pooled.group`) to its size in decades.
     """
+    x, y, s, group = pooled.x, pooled.y, pooled.s, pooled.group
     row_decades = np.array([_nan(decades.get(int(g))) for g in group])
     gains = []
-    for members, fold_model in zip(folds, fold_models, strict=True):
-        train = ~np.isin(group, members)
-        values = _values(x, fold_model)
+    for members, train, fold_model in zip(
+        pooled.folds, pooled.trains, fold_models, strict=False
+    ):
+        values = _values(x[train], fold_model)
         tilt = fit_tilt(
-            values[train],
+            values,
             y[train],
             s[train],
             group[train],
@@ -146,14 +145,13 @@ def judged_tilt(
         for k in members:
             if tilt is None or k not in held_out_auc or decades.get(k) is None:
                 continue
-            test = group == k
+            held_x, held_y, held_s = pooled.held_out(k)
             tilted = tilt.at(fold_model, decades[k], floor)
-            gains.append(roc_auc(tilted.scores(x[test]), y[test], s[test]))
-            gains[-1] -= held_out_auc[k]
+            gain = roc_auc(tilted.scores(held_x), held_y, held_s) - held_out_auc[k]
+            gains.append(gain)
     if len(gains) < MIN_JUDGED or not float(np.mean(gains)) > 0:
         return None
-    values = _values(x, model)
-    return fit_tilt(values, y, s, group, row_decades, model.weights)
+    return fit_tilt(_values(x, model), y, s, group, row_decades, model.weights)
 
 
 def _values(x: np.ndarray, model: Model) -> np.ndarray:
