@@ -65,11 +65,13 @@ class NeighbourFolds:
         self.folds = neighbour_folds(neighbours)
         self.trains = [~np.isin(group, members) for members in self.folds]
         self.trains.append(np.ones(len(y), dtype=bool))
+        # Each neighbour's rows, found once: every check reads them again.
+        self._rows = {k: np.flatnonzero(group == k) for k in neighbours}
 
     def held_out(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Neighbour k's rows: values, won and weights."""
-        test = self.group == k
-        return self.x[test], self.y[test], self.s[test]
+        rows = self._rows[k]
+        return self.x[rows], self.y[rows], self.s[rows]
 
 
 @dataclass(frozen=True, slots=True)

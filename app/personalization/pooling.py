@@ -80,8 +80,8 @@ from app.personalization.peer_outcomes import (
 )
 from app.personalization.pooled_tables import NeighbourFolds, pooled_tables
 from app.personalization.priors import Weights
-from app.personalization.similarity import Neighbour
-from app.personalization.size_tilt import SizeTilt, judged_tilt, size_decades
+from app.personalization.similarity import Neighbour, size_decades
+from app.personalization.size_tilt import SizeTilt, judged_tilt
 from app.scoring import ValueTables
 
 __all__ = ["POOL_PER_DAY", "PeerOutcomes", "PooledFit", "cap_per_day", "pooled_fit"]
@@ -288,15 +288,14 @@ def _pooled(
     tabled = pooled_tables(pooled, scales, baseline, prior, settings)
     if tabled is None and not passed:
         return result(None, False, "held-out AUC would fall", auc_new, auc_old)
-    model, held_out = Model(weights), weights_auc  # the served model and its check
+    # The served model and its check, which the size tilt's check builds on.
+    model, held_out, new = Model(weights), weights_auc, auc_new
+    reason = "held-out AUC did not fall"
     if tabled is not None:
         model, fold_models, held_out = tabled.model, tabled.fold_models, tabled.aucs
-    sizes = {k: decades[k] for k in kept}
-    tilt = judged_tilt(pooled, fold_models, held_out, model, sizes, settings.floor)
-    if tabled is not None:
+        new = tabled.auc
         why = "weights" if passed else "the prior (weights alone did not)"
         reason = f"tables beat {why}"
-        new, tables = tabled.auc, tabled.model.tables
-    else:
-        reason, new, tables = "held-out AUC did not fall", auc_new, None
-    return result(model.weights, True, reason, new, auc_old, tables, tilt)
+    sizes = {k: decades[k] for k in kept}
+    tilt = judged_tilt(pooled, fold_models, held_out, model, sizes, settings.floor)
+    return result(model.weights, True, reason, new, auc_old, model.tables, tilt)

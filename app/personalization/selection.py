@@ -35,8 +35,7 @@ from app.personalization.pooling import pooled_fit
 from app.personalization.priors import DEFAULT, Weights, prior_for
 from app.personalization.profile import SizeRange
 from app.personalization.settings import DEFAULT_SETTINGS
-from app.personalization.similarity import Neighbour, combine
-from app.personalization.size_tilt import size_decades
+from app.personalization.similarity import Neighbour, combine, size_decades
 from app.scoring import ValueTables
 
 MIN_SIMILAR_CLIENTS = 5  # the seed's rule for `similar_clients`

@@ -83,6 +83,11 @@ def _size_midpoint(size: SizeRange) -> float:
     return float(low) if high is None else (low + high) / 2
 
 
+def size_decades(size: SizeRange | None) -> float | None:
+    """log10 of a size range's midpoint in employees (an open range: its start)."""
+    return None if size is None else math.log10(max(_size_midpoint(size), 1.0))
+
+
 def size_similarity(a: SizeRange, b: SizeRange) -> float:
     """1 for the same order of magnitude of employees, 0 at two orders apart."""
     ratio = max(_size_midpoint(a), 1.0) / max(_size_midpoint(b), 1.0)

@@ -37,21 +37,11 @@ from app.personalization.coefficients import to_weights
 from app.personalization.design import GroupedDesign
 from app.personalization.numerics import newton, roc_auc
 from app.personalization.pooled_tables import NeighbourFolds
-from app.personalization.profile import SizeRange
 from app.personalization.value_tables import table_values
 
 SLOPE_L2 = 30.0  # penalty of each factor's slope (logit units per decade)
 MIN_SPREAD = 0.1  # decades: neighbours of (almost) one size show no slope
 MIN_JUDGED = 3  # held-out neighbours of known size the check needs
-
-
-def size_decades(size: SizeRange | None) -> float | None:
-    """log10 of a size range's midpoint in employees (an open range: its start)."""
-    if size is None:
-        return None
-    low, high = size
-    middle = float(low) if high is None else (low + high) / 2
-    return math.log10(max(middle, 1.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +132,10 @@ def judged_tilt(
             row_decades[train],
             fold_model.weights,
         )
+        if tilt is None:
+            continue
         for k in members:
-            if tilt is None or k not in held_out_auc or decades.get(k) is None:
+            if k not in held_out_auc or decades.get(k) is None:
                 continue
             held_x, held_y, held_s = pooled.held_out(k)
             tilted = tilt.at(fold_model, decades[k], floor)

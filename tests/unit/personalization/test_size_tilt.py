@@ -9,8 +9,8 @@ from app.personalization.outcomes import REWARDS, Sample
 from app.personalization.pooling import pooled_fit
 from app.personalization.priors import DEFAULT, PRIORS
 from app.personalization.selection import prior_choice
-from app.personalization.similarity import Neighbour
-from app.personalization.size_tilt import SizeTilt, fit_tilt, size_decades
+from app.personalization.similarity import Neighbour, size_decades
+from app.personalization.size_tilt import SizeTilt, fit_tilt
 
 # Factor 4 converts in small firms, factor 6 in large ones; the rest is shared.
 SHARED = np.array([0.02, 0.02, 0.05, 0.05, 0.0, 0.05, 0.0, 0.05, 0.10, 0.06])
